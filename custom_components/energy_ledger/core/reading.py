@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One complete, validated snapshot of a meter.

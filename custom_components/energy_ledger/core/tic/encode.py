@@ -17,7 +17,7 @@ def checksum(payload: bytes) -> int:
 
 
 def encode_standard_group(label: str, data: str, horodate: str | None = None) -> bytes:
-    """One standard-mode group, LF ... CR, HT-separated, checksum over everything up to the last HT."""
+    """One standard-mode group, LF ... CR, HT-separated; checksum up to and with the last HT."""
     body = label + "\t" + (horodate + "\t" if horodate is not None else "") + data + "\t"
     raw = body.encode("ascii")
     return b"\n" + raw + bytes((checksum(raw),)) + b"\r"

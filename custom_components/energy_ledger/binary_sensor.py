@@ -1,0 +1,152 @@
+"""Binary sensors of a TIC meter: STGE status flags, relays and the link to the meter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .coordinator import TicCoordinator
+from .core.reading import Reading
+from .core.tic import Stge
+from .entity import TicEntity, TicEntityDescription, async_add_entities_as_labels_appear
+from .entry import EnergyLedgerConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicBinarySensorEntityDescription(TicEntityDescription, BinarySensorEntityDescription):
+    """A TIC binary sensor: how to read its state from the coordinator."""
+
+    is_on_fn: Callable[[TicCoordinator], bool | None]
+
+
+def _has_stge(reading: Reading) -> bool:
+    return "STGE" in reading.values
+
+
+def _stge_flag(read: Callable[[Stge], bool]) -> Callable[[TicCoordinator], bool | None]:
+    def is_on(coordinator: TicCoordinator) -> bool | None:
+        reading = coordinator.reading
+        stge = None if reading is None else reading.values.get("STGE")
+        return read(stge) if isinstance(stge, Stge) else None
+
+    return is_on
+
+
+def _relay(number: int) -> Callable[[TicCoordinator], bool | None]:
+    def is_on(coordinator: TicCoordinator) -> bool | None:
+        reading = coordinator.reading
+        relays = None if reading is None else reading.values.get("RELAIS")
+        return relays[number - 1] if isinstance(relays, tuple) else None
+
+    return is_on
+
+
+BINARY_SENSORS: tuple[TicBinarySensorEntityDescription, ...] = (
+    TicBinarySensorEntityDescription(
+        key="connection",
+        translation_key="connection",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        present_fn=lambda reading: True,
+        is_on_fn=lambda coordinator: coordinator.connected,
+    ),
+    TicBinarySensorEntityDescription(
+        key="dry_contact",
+        translation_key="dry_contact",
+        present_fn=_has_stge,
+        is_on_fn=_stge_flag(lambda stge: not stge.dry_contact_open),
+    ),
+    TicBinarySensorEntityDescription(
+        key="terminal_cover",
+        translation_key="terminal_cover",
+        device_class=BinarySensorDeviceClass.OPENING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        present_fn=_has_stge,
+        is_on_fn=_stge_flag(lambda stge: stge.terminal_cover_open),
+    ),
+    TicBinarySensorEntityDescription(
+        key="overvoltage",
+        translation_key="overvoltage",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        present_fn=_has_stge,
+        is_on_fn=_stge_flag(lambda stge: stge.overvoltage),
+    ),
+    TicBinarySensorEntityDescription(
+        key="reference_power_exceeded",
+        translation_key="reference_power_exceeded",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        present_fn=_has_stge,
+        is_on_fn=_stge_flag(lambda stge: stge.reference_power_exceeded),
+    ),
+    TicBinarySensorEntityDescription(
+        key="injecting",
+        translation_key="injecting",
+        device_class=BinarySensorDeviceClass.POWER,
+        present_fn=lambda reading: _has_stge(reading) and "EAIT" in reading.values,
+        is_on_fn=_stge_flag(lambda stge: stge.injecting),
+    ),
+    TicBinarySensorEntityDescription(
+        key="clock_degraded",
+        translation_key="clock_degraded",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        present_fn=_has_stge,
+        is_on_fn=_stge_flag(lambda stge: stge.clock_degraded),
+    ),
+    TicBinarySensorEntityDescription(
+        key="cpl_synchronised",
+        translation_key="cpl_synchronised",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        present_fn=_has_stge,
+        is_on_fn=_stge_flag(lambda stge: stge.cpl_synchronised),
+    ),
+    *(
+        TicBinarySensorEntityDescription(
+            key=f"relay_{number}",
+            translation_key=f"relay_{number}",
+            entity_registry_enabled_default=number == 1,
+            present_fn=lambda reading: "RELAIS" in reading.values,
+            is_on_fn=_relay(number),
+        )
+        for number in range(1, 9)
+    ),
+)
+
+
+class TicBinarySensor(TicEntity, BinarySensorEntity):
+    """A binary sensor whose state comes from the latest reading of its meter."""
+
+    entity_description: TicBinarySensorEntityDescription
+
+    def _shown_value(self) -> object:
+        return self.entity_description.is_on_fn(self.coordinator)
+
+    @property
+    def is_on(self) -> bool | None:
+        """The flag from the latest reading."""
+        return self.entity_description.is_on_fn(self.coordinator)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnergyLedgerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add binary sensors as the meter's labels appear."""
+    async_add_entities_as_labels_appear(
+        hass, entry, BINARY_SENSORS, TicBinarySensor, async_add_entities
+    )

@@ -1,0 +1,145 @@
+"""Push coordinator of one TIC meter: latest Reading, source health, and when entities may write.
+
+A Linky sends a frame every one or two seconds. Writing every entity at that pace would fill the
+recorder of a Raspberry Pi with rows nobody reads, so entities ask the coordinator whether to
+write: on a change of value at most every `min_write_interval` seconds, at once on a change of
+availability, and always just before each hour ends so hourly statistics see the last value of
+the hour.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_change
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_BAUDRATE, CONF_MIN_WRITE_INTERVAL, CONF_PORT, DEFAULT_MIN_WRITE_INTERVAL
+from .core.reading import Reading
+from .core.tic import TicFrame, decode_frame
+from .sources.tic_serial import TicSerialSource
+
+RECENT_FRAMES = 5
+"""Frames kept for diagnostics."""
+
+type UpdateListener = Callable[[bool], None]
+"""Called with `flush=True` at the end of each hour, False on every new reading."""
+type LabelsListener = Callable[[frozenset[str]], None]
+
+
+class TicCoordinator:
+    """Receives frames from the source, decodes them and tells entities."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.source = TicSerialSource(
+            entry.data[CONF_PORT],
+            baudrate_hint=entry.data.get(CONF_BAUDRATE),
+            on_frame=self.handle_frame,
+            on_connection=self.handle_connection,
+        )
+        self.reading: Reading | None = None
+        self.labels: frozenset[str] = frozenset()
+        self.recent_frames: deque[TicFrame] = deque(maxlen=RECENT_FRAMES)
+        self.frames_received = 0
+        self.meter_clock_drift: float | None = None
+        self._listeners: list[UpdateListener] = []
+        self._labels_listeners: list[LabelsListener] = []
+        self._unsub_hourly: CALLBACK_TYPE | None = None
+
+    @property
+    def min_write_interval(self) -> float:
+        """Seconds between two writes of an entity whose value keeps changing."""
+        return float(self.entry.options.get(CONF_MIN_WRITE_INTERVAL, DEFAULT_MIN_WRITE_INTERVAL))
+
+    @property
+    def connected(self) -> bool:
+        """True while the source delivers frames."""
+        return self.source.connected
+
+    @callback
+    def async_start(self) -> None:
+        """Start the hourly flush; the source is started by the caller."""
+        self._unsub_hourly = async_track_time_change(
+            self.hass, self._flush_hour, minute=59, second=59
+        )
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop the hourly flush."""
+        if self._unsub_hourly is not None:
+            self._unsub_hourly()
+            self._unsub_hourly = None
+
+    @callback
+    def async_add_listener(self, listener: UpdateListener) -> CALLBACK_TYPE:
+        """Call `listener` on every reading and at each hour flush."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def async_add_labels_listener(self, listener: LabelsListener) -> CALLBACK_TYPE:
+        """Call `listener` with the labels the meter sends for the first time."""
+        self._labels_listeners.append(listener)
+        return lambda: self._labels_listeners.remove(listener)
+
+    @callback
+    def handle_frame(self, frame: TicFrame, _monotonic: float) -> None:
+        """Decode a frame from the source and notify entities."""
+        now = dt_util.utcnow()
+        reading = decode_frame(frame, now)
+        self.reading = reading
+        self.frames_received += 1
+        self.recent_frames.append(frame)
+        if reading.meter_clock is not None:
+            self.meter_clock_drift = (reading.meter_clock - now).total_seconds()
+        if new_labels := frozenset(reading.values) - self.labels:
+            self.labels |= new_labels
+            for labels_listener in list(self._labels_listeners):
+                labels_listener(new_labels)
+        self._notify(flush=False)
+
+    @callback
+    def handle_connection(self, _connected: bool) -> None:
+        """The link went up or down: every entity writes at once (availability, link sensor)."""
+        self._notify(flush=True)
+
+    @callback
+    def _flush_hour(self, _now: datetime) -> None:
+        self._notify(flush=True)
+
+    def _notify(self, *, flush: bool) -> None:
+        for listener in list(self._listeners):
+            listener(flush)
+
+
+class WriteThrottle:
+    """Decides when an entity writes its state; one per entity.
+
+    A change of availability is written at once; a change of value at most once per interval,
+    except at the hourly flush. Kept apart from the entity classes so every platform follows
+    the same rule.
+    """
+
+    __slots__ = ("_available", "_last_write", "_value")
+
+    def __init__(self) -> None:
+        self._available: bool | None = None
+        self._value: object = object()
+        self._last_write = float("-inf")
+
+    def should_write(self, available: bool, value: object, interval: float, *, flush: bool) -> bool:
+        """True when (`available`, `value`) differ from what was written and may be written now."""
+        if available == self._available and value == self._value:
+            return False
+        now = time.monotonic()
+        if available == self._available and not flush and now - self._last_write < interval:
+            return False
+        self._available, self._value, self._last_write = available, value, now
+        return True

@@ -1,0 +1,217 @@
+"""Typed decoding of a validated TIC frame into the normalized `Reading`.
+
+Each label's decoding function is chosen once, from the catalogue, when the module loads.
+Decoded groups are memoized per ``(label, data, horodate)``: most groups of a frame repeat
+unchanged from one frame to the next (address, contract, registers not in use), so a frame
+typically costs one dict lookup per group plus the decoding of the few values that moved.
+
+Decoding never raises: a checksum-valid group whose data does not parse for its kind (``EAST``
+with a letter in it, an ``STGE`` that is not hex...) is left out of `Reading.values`. Labels the
+catalogue does not know are kept, as stripped text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Final
+
+from ..reading import Reading
+from .horodate import parse_horodate
+from .labels import IMPORT_REGISTER_LABELS, LABELS, LabelKind
+from .model import TicFrame, TicMode
+from .stge import (
+    decode_day_profile,
+    decode_demain,
+    decode_ppot,
+    decode_relais,
+    decode_stge,
+    historic_period,
+)
+
+type _Decoder = Callable[[str], object]
+
+_INVALID: Final = object()
+"""Marks a group whose data is malformed for its label (kept in the memo, left out of values)."""
+
+
+def _int(data: str) -> int:
+    # int() alone would accept " 12", "+12", "1_2" and non-ASCII digits.
+    if data.isdigit() and data.isascii():
+        return int(data)
+    raise ValueError(data)
+
+
+def _text(data: str) -> str:
+    return data.strip()
+
+
+def _period_text(data: str) -> str:
+    # PTEC/OPTARIF pad with dots ("HC..", "EJP."); LTARF/NGTF pad with spaces.
+    return data.strip(" .")
+
+
+_BY_KIND: Final[dict[LabelKind, _Decoder]] = {
+    LabelKind.ENERGY: _int,
+    LabelKind.REACTIVE_ENERGY: _int,
+    LabelKind.APPARENT_POWER: _int,
+    LabelKind.ACTIVE_POWER: _int,
+    LabelKind.CURRENT: _int,
+    LabelKind.VOLTAGE: _int,
+    LabelKind.POWER_KVA: _int,
+    LabelKind.DURATION_MIN: _int,
+    LabelKind.INTEGER: _int,
+    LabelKind.TARIFF_INDEX: _int,
+    LabelKind.TEXT: _text,
+    LabelKind.ADDRESS: _text,
+    LabelKind.PRM: _text,
+    LabelKind.DATE: _text,  # unused: a DATE's value is its horodate (see _decode_group)
+    LabelKind.STATUS: decode_stge,
+    LabelKind.RELAYS: decode_relais,
+    LabelKind.DAY_PROFILE: decode_day_profile,
+    LabelKind.TARIFF_OPTION: _period_text,
+    LabelKind.TARIFF_PERIOD: _period_text,
+    LabelKind.TEMPO_TOMORROW: decode_demain,
+    LabelKind.HEX_STATUS: _text,
+    LabelKind.PHASE_PRESENCE: decode_ppot,
+}
+
+_DECODERS: Final[dict[str, _Decoder]] = {
+    label: _BY_KIND[spec.kind] for label, spec in LABELS.items()
+}
+"""Per-label decoding function; labels outside the catalogue use `_text`."""
+
+_DATE_LABELS: Final = frozenset(
+    label for label, spec in LABELS.items() if spec.kind is LabelKind.DATE
+)
+
+_STANDARD_REGISTERS: Final = tuple(
+    label for label in IMPORT_REGISTER_LABELS if LABELS[label].mode is TicMode.STANDARD
+)
+"""EASF01-10."""
+_HISTORIC_REGISTERS: Final = tuple(
+    label for label in IMPORT_REGISTER_LABELS if LABELS[label].mode is TicMode.HISTORIC
+)
+"""BASE, HCHC, HCHP, EJPHN, EJPHPM, BBRHCJB ... BBRHPJR: their sum is the total import."""
+
+MEMO_SIZE: Final = 2048
+"""Bound of the memo; it is emptied when full (cheap, thread-safe, and refills in one frame)."""
+
+type _Decoded = tuple[object, datetime | None]
+_memo: dict[tuple[str, str, str | None], _Decoded] = {}
+
+
+def _decode_group(label: str, data: str, horodate: str | None) -> _Decoded:
+    stamp: datetime | None = None
+    if horodate is not None:
+        parsed = parse_horodate(horodate)
+        if parsed is not None:
+            stamp = parsed.value
+    if label in _DATE_LABELS:
+        return (stamp if stamp is not None else _INVALID), stamp
+    try:
+        value = _DECODERS.get(label, _text)(data)
+    except ValueError:
+        value = _INVALID
+    return value, stamp
+
+
+def decode_group(label: str, data: str, horodate: str | None = None) -> object | None:
+    """The typed value of one group; None when its data is malformed for its label.
+
+    (DEMAIN ``----`` also decodes to None: tomorrow's colour is not known yet.)
+    """
+    value, _ = _decode_group(label, data, horodate)
+    return None if value is _INVALID else value
+
+
+def clear_memo() -> None:
+    """Forget memoized groups (for benchmarks that want a cold decoder)."""
+    _memo.clear()
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def decode_frame(frame: TicFrame, received_at: datetime) -> Reading:
+    """Decode a checksum-valid frame into a `Reading`. Never raises.
+
+    `received_at` should be timezone-aware. Standard and historic labels are handled alike
+    (a frame is decoded by its labels, not by `frame.mode`).
+    """
+    memo = _memo
+    values: dict[str, object] = {}
+    timestamps: dict[str, datetime | None] = {}
+    for group in frame.groups:
+        label = group.label
+        horodate = group.horodate
+        key = (label, group.data, horodate)
+        decoded = memo.get(key)
+        if decoded is None:
+            decoded = _decode_group(label, group.data, horodate)
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = decoded
+        value, stamp = decoded
+        if value is _INVALID:
+            continue
+        values[label] = value
+        if horodate is not None:
+            timestamps[label] = stamp
+
+    get = values.get
+    registers: dict[str, int] = {}
+    for label in _STANDARD_REGISTERS:
+        wh = get(label)
+        if type(wh) is int:
+            registers[label] = wh
+    historic_total: int | None = None
+    for label in _HISTORIC_REGISTERS:
+        wh = get(label)
+        if type(wh) is int:
+            registers[label] = wh
+            historic_total = wh if historic_total is None else historic_total + wh
+
+    import_energy = _int_or_none(get("EAST"))
+    if import_energy is None:
+        import_energy = historic_total
+
+    import_power = _int_or_none(get("SINSTS"))
+    if import_power is None:
+        import_power = _int_or_none(get("SINST1"))
+        if import_power is None:
+            import_power = _int_or_none(get("PAPP"))
+
+    meter_id = _str_or_none(get("ADSC")) or _str_or_none(get("ADCO")) or ""
+
+    tariff_period = _str_or_none(get("LTARF"))
+    tariff_index = _int_or_none(get("NTARF"))
+    ptec = _str_or_none(get("PTEC"))
+    if ptec is not None:
+        if tariff_period is None:
+            tariff_period = ptec
+        if tariff_index is None:
+            period = historic_period(ptec)
+            if period is not None:
+                tariff_index = period.index
+
+    clock = get("DATE")
+    return Reading(
+        meter_id=meter_id,
+        received_at=received_at,
+        values=values,
+        timestamps=timestamps,
+        import_energy_wh=import_energy,
+        export_energy_wh=_int_or_none(get("EAIT")),
+        import_registers_wh=registers,
+        import_power_va=import_power,
+        export_power_va=_int_or_none(get("SINSTI")),
+        tariff_period=tariff_period,
+        tariff_index=tariff_index,
+        meter_clock=clock if isinstance(clock, datetime) else None,
+    )

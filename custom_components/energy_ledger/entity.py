@@ -1,0 +1,131 @@
+"""Base entity of a TIC meter: device, availability, throttled writes, dynamic creation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .const import DOMAIN
+from .coordinator import TicCoordinator, WriteThrottle
+from .core.reading import Reading
+from .core.tic import decode_address
+from .entry import EnergyLedgerConfigEntry
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicEntityDescription(EntityDescription):
+    """What every TIC entity description says beyond Home Assistant's own fields."""
+
+    present_fn: Callable[[Reading], bool]
+    """Whether this meter sends what the entity shows; entities are created when it does."""
+    always_available: bool = False
+    """Health entities stay available while the port is down (that is what they report)."""
+
+
+def meter_device_info(coordinator: TicCoordinator) -> DeviceInfo:
+    """One device per meter; manufacturer and model come from the meter address."""
+    address = coordinator.entry.unique_id or coordinator.entry.entry_id
+    info = DeviceInfo(identifiers={(DOMAIN, address)}, name=coordinator.entry.title)
+    if decoded := decode_address(address):
+        info["manufacturer"] = decoded.manufacturer
+        if decoded.model:
+            info["model"] = decoded.model
+    return info
+
+
+class TicEntity(Entity):
+    """An entity fed by a TIC coordinator.
+
+    Subclasses say what they show through `_shown_value()`; this class writes state only when
+    the throttle allows, so no platform can flood the recorder.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: TicEntityDescription
+
+    def __init__(self, coordinator: TicCoordinator, description: TicEntityDescription) -> None:
+        self.coordinator = coordinator
+        self.entity_description = description
+        self._attr_unique_id = unique_id_for(coordinator, description.key)
+        self._attr_device_info = meter_device_info(coordinator)
+        self._throttle = WriteThrottle()
+
+    def _shown_value(self) -> object:
+        """What the entity shows; compared between writes."""
+        raise NotImplementedError
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the port is down or the meter does not send this value."""
+        if self.entity_description.always_available:
+            return True
+        reading = self.coordinator.reading
+        return (
+            self.coordinator.connected
+            and reading is not None
+            and self.entity_description.present_fn(reading)
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator; Home Assistant writes the first state itself."""
+        self._throttle.should_write(self.available, self._shown_value(), 0.0, flush=True)
+        self.async_on_remove(self.coordinator.async_add_listener(self._handle_update))
+
+    @callback
+    def _handle_update(self, flush: bool) -> None:
+        if self._throttle.should_write(
+            self.available,
+            self._shown_value(),
+            self.coordinator.min_write_interval,
+            flush=flush,
+        ):
+            self.async_write_ha_state()
+
+
+def unique_id_for(coordinator: TicCoordinator, key: str) -> str:
+    """Meter address + description key: stable across ports and restarts."""
+    return f"{coordinator.entry.unique_id}_{key.lower()}"
+
+
+@callback
+def async_add_entities_as_labels_appear[D: TicEntityDescription](
+    hass: HomeAssistant,
+    entry: EnergyLedgerConfigEntry,
+    descriptions: Iterable[D],
+    entity_factory: Callable[[TicCoordinator, D], Entity],
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Create the entities this meter needs, now and whenever it starts sending a new label.
+
+    Entities registered by an earlier run are created at once, before the first frame, so they
+    come back unavailable rather than missing after a restart with the dongle unplugged.
+    """
+    coordinator = entry.runtime_data.coordinator
+    pending = {unique_id_for(coordinator, d.key): d for d in descriptions}
+    registered = {
+        reg.unique_id
+        for reg in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+
+    def add(unique_ids: Iterable[str]) -> None:
+        ids = list(unique_ids)
+        if ids:
+            async_add_entities(entity_factory(coordinator, pending.pop(uid)) for uid in ids)
+
+    add(uid for uid, d in pending.items() if uid in registered or d.always_available)
+
+    @callback
+    def on_new_labels(_labels: frozenset[str]) -> None:
+        reading = coordinator.reading
+        if reading is not None:
+            add(uid for uid, d in list(pending.items()) if d.present_fn(reading))
+
+    entry.async_on_unload(coordinator.async_add_labels_listener(on_new_labels))
+    on_new_labels(frozenset())

@@ -1,0 +1,333 @@
+"""Sensors of a TIC meter: one per label it sends, plus decoded status, tariff and health.
+
+Label sensors are described from the core label catalogue (unit, kind, phase), so a label added
+to the catalogue gets its entity without touching this file. Derived sensors (tariff period,
+Tempo colours, breaker state, clock drift, counters) are listed explicitly below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfApparentPower,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import TicCoordinator
+from .core.reading import Reading
+from .core.tic import LABELS, LabelKind, LabelSpec, Stge, TempoColour
+from .core.tic.period import PERIOD_KEYS, period_key
+from .core.tic.stge import CutOffState, ProfileBlock, tempo_from_ptec
+from .entity import TicEntity, TicEntityDescription, async_add_entities_as_labels_appear
+from .entry import EnergyLedgerConfigEntry
+
+PARALLEL_UPDATES = 0
+
+REJECT_REASONS = ("checksum", "malformed", "interrupted", "oversize")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicSensorEntityDescription(TicEntityDescription, SensorEntityDescription):
+    """A TIC sensor: how to read its value and attributes from the coordinator."""
+
+    value_fn: Callable[[TicCoordinator], StateType | datetime]
+    attributes_fn: Callable[[TicCoordinator], dict[str, Any] | None] | None = None
+
+
+_KIND_FIELDS: dict[LabelKind, dict[str, Any]] = {
+    LabelKind.ENERGY: {
+        "device_class": SensorDeviceClass.ENERGY,
+        "state_class": SensorStateClass.TOTAL_INCREASING,
+        "native_unit_of_measurement": UnitOfEnergy.WATT_HOUR,
+        "suggested_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
+        "suggested_display_precision": 3,
+    },
+    LabelKind.REACTIVE_ENERGY: {
+        "state_class": SensorStateClass.TOTAL_INCREASING,
+        "native_unit_of_measurement": "varh",
+    },
+    LabelKind.APPARENT_POWER: {
+        "device_class": SensorDeviceClass.APPARENT_POWER,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "native_unit_of_measurement": UnitOfApparentPower.VOLT_AMPERE,
+    },
+    LabelKind.ACTIVE_POWER: {
+        "device_class": SensorDeviceClass.POWER,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "native_unit_of_measurement": UnitOfPower.WATT,
+    },
+    LabelKind.CURRENT: {
+        "device_class": SensorDeviceClass.CURRENT,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "native_unit_of_measurement": UnitOfElectricCurrent.AMPERE,
+    },
+    LabelKind.VOLTAGE: {
+        "device_class": SensorDeviceClass.VOLTAGE,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "native_unit_of_measurement": UnitOfElectricPotential.VOLT,
+    },
+    # Subscribed power: a contract figure, not a measurement; kVA is not an apparent-power unit
+    # on every supported Home Assistant version, so no device class.
+    LabelKind.POWER_KVA: {
+        "native_unit_of_measurement": "kVA",
+        "entity_category": EntityCategory.DIAGNOSTIC,
+    },
+    LabelKind.DURATION_MIN: {
+        "device_class": SensorDeviceClass.DURATION,
+        "native_unit_of_measurement": UnitOfTime.MINUTES,
+    },
+    LabelKind.TARIFF_INDEX: {},
+    LabelKind.TARIFF_PERIOD: {},
+    LabelKind.INTEGER: {"entity_category": EntityCategory.DIAGNOSTIC},
+    LabelKind.TEXT: {"entity_category": EntityCategory.DIAGNOSTIC},
+    LabelKind.TARIFF_OPTION: {"entity_category": EntityCategory.DIAGNOSTIC},
+    LabelKind.DATE: {
+        "device_class": SensorDeviceClass.TIMESTAMP,
+        "entity_category": EntityCategory.DIAGNOSTIC,
+    },
+    LabelKind.DAY_PROFILE: {
+        "entity_category": EntityCategory.DIAGNOSTIC,
+        "entity_registry_enabled_default": False,
+    },
+    LabelKind.HEX_STATUS: {
+        "entity_category": EntityCategory.DIAGNOSTIC,
+        "entity_registry_enabled_default": False,
+    },
+}
+"""Kinds shown as a sensor of their own. Others are decoded into derived entities (STGE,
+RELAIS, DEMAIN, PPOT) or are personal data never shown as an entity (ADSC, ADCO, PRM)."""
+
+SKIPPED_LABELS = frozenset({"PTEC"})
+"""Shown through the translated `tariff_period` enum sensor instead of its raw code."""
+
+DISABLED_LABELS = frozenset(
+    {"EASD01", "EASD02", "EASD03", "EASD04", "CCASN-1", "CCAIN-1", "SMAXSN-1", "SMAXIN-1"}
+    | {f"SMAXSN{phase}-1" for phase in (1, 2, 3)}
+    | {f"{prefix}{n}" for prefix in ("DPM", "FPM") for n in (1, 2, 3)}
+)
+"""Sent by the meter but rarely wanted: distributor twins of the supplier registers,
+yesterday's figures and mobile-peak bounds. Users can enable them."""
+
+
+def _format_value(value: object) -> StateType | datetime:
+    if isinstance(value, tuple):
+        return ", ".join(_format_block(block) for block in value if isinstance(block, ProfileBlock))
+    if isinstance(value, int | str | datetime):
+        return value
+    return str(value)
+
+
+def _format_block(block: ProfileBlock) -> str:
+    return f"{block.start:%H:%M} {block.tariff_index}"
+
+
+def _label_description(spec: LabelSpec) -> TicSensorEntityDescription | None:
+    fields = _KIND_FIELDS.get(spec.kind)
+    if fields is None or spec.label in SKIPPED_LABELS:
+        return None
+    label = spec.label
+    fields = dict(fields)
+    if label in DISABLED_LABELS:
+        fields["entity_registry_enabled_default"] = False
+
+    def value(coordinator: TicCoordinator) -> StateType | datetime:
+        reading = coordinator.reading
+        return None if reading is None else _format_value(reading.values.get(label))
+
+    def horodate(coordinator: TicCoordinator) -> dict[str, Any] | None:
+        reading = coordinator.reading
+        stamp = None if reading is None else reading.timestamps.get(label)
+        return {"horodate": stamp.isoformat()} if stamp is not None else None
+
+    return TicSensorEntityDescription(
+        key=label,
+        translation_key=spec.translation_key,
+        present_fn=lambda reading: label in reading.values,
+        value_fn=value,
+        attributes_fn=horodate if spec.has_horodate and spec.kind is not LabelKind.DATE else None,
+        **fields,
+    )
+
+
+def _stge(reading: Reading | None) -> Stge | None:
+    value = None if reading is None else reading.values.get("STGE")
+    return value if isinstance(value, Stge) else None
+
+
+def _is_tempo(reading: Reading) -> bool:
+    option = reading.values.get("NGTF") or reading.values.get("OPTARIF") or ""
+    return isinstance(option, str) and ("TEMPO" in option.upper() or option.startswith("BBR"))
+
+
+def _tempo_today(coordinator: TicCoordinator) -> str | None:
+    reading = coordinator.reading
+    if (stge := _stge(reading)) is not None:
+        return stge.tempo_today
+    ptec = None if reading is None else reading.values.get("PTEC")
+    return tempo_from_ptec(ptec) if isinstance(ptec, str) else None
+
+
+def _tempo_tomorrow(coordinator: TicCoordinator) -> str | None:
+    reading = coordinator.reading
+    if (stge := _stge(reading)) is not None:
+        return stge.tempo_tomorrow
+    demain = None if reading is None else reading.values.get("DEMAIN")
+    return demain if isinstance(demain, TempoColour) else None
+
+
+def _mobile_peak(field: str) -> Callable[[TicCoordinator], str | None]:
+    def value(coordinator: TicCoordinator) -> str | None:
+        stge = _stge(coordinator.reading)
+        if stge is None:
+            return None
+        peak = getattr(stge, field)
+        return f"pm{peak}" if peak else "none"
+
+    return value
+
+
+def _rejected(reason: str) -> Callable[[TicCoordinator], int]:
+    return lambda coordinator: coordinator.source.parser.rejected.get(reason, 0)
+
+
+TEMPO_OPTIONS = [colour.value for colour in TempoColour]
+MOBILE_PEAK_OPTIONS = ["none", "pm1", "pm2", "pm3"]
+
+DERIVED_SENSORS: tuple[TicSensorEntityDescription, ...] = (
+    TicSensorEntityDescription(
+        key="tariff_period",
+        translation_key="tariff_period",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(PERIOD_KEYS),
+        present_fn=lambda reading: "PTEC" in reading.values or "LTARF" in reading.values,
+        value_fn=lambda c: None if c.reading is None else period_key(c.reading.values),
+    ),
+    TicSensorEntityDescription(
+        key="tempo_today",
+        translation_key="tempo_today",
+        device_class=SensorDeviceClass.ENUM,
+        options=TEMPO_OPTIONS,
+        present_fn=_is_tempo,
+        value_fn=_tempo_today,
+    ),
+    TicSensorEntityDescription(
+        key="tempo_tomorrow",
+        translation_key="tempo_tomorrow",
+        device_class=SensorDeviceClass.ENUM,
+        options=TEMPO_OPTIONS,
+        present_fn=_is_tempo,
+        value_fn=_tempo_tomorrow,
+    ),
+    TicSensorEntityDescription(
+        key="mobile_peak_notice",
+        translation_key="mobile_peak_notice",
+        device_class=SensorDeviceClass.ENUM,
+        options=MOBILE_PEAK_OPTIONS,
+        entity_registry_enabled_default=False,
+        present_fn=lambda reading: "STGE" in reading.values,
+        value_fn=_mobile_peak("mobile_peak_notice"),
+    ),
+    TicSensorEntityDescription(
+        key="mobile_peak_active",
+        translation_key="mobile_peak_active",
+        device_class=SensorDeviceClass.ENUM,
+        options=MOBILE_PEAK_OPTIONS,
+        entity_registry_enabled_default=False,
+        present_fn=lambda reading: "STGE" in reading.values,
+        value_fn=_mobile_peak("mobile_peak_active"),
+    ),
+    TicSensorEntityDescription(
+        key="cut_off_device",
+        translation_key="cut_off_device",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in CutOffState],
+        present_fn=lambda reading: "STGE" in reading.values,
+        value_fn=lambda c: None if (s := _stge(c.reading)) is None else s.cut_off_device.value,
+    ),
+    TicSensorEntityDescription(
+        key="meter_clock_drift",
+        translation_key="meter_clock_drift",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        present_fn=lambda reading: reading.meter_clock is not None,
+        value_fn=lambda c: c.meter_clock_drift,
+    ),
+    TicSensorEntityDescription(
+        key="frames_received",
+        translation_key="frames_received",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        present_fn=lambda reading: True,
+        value_fn=lambda c: c.frames_received,
+    ),
+    *(
+        TicSensorEntityDescription(
+            key=f"rejected_{reason}",
+            translation_key=f"rejected_{reason}",
+            state_class=SensorStateClass.TOTAL_INCREASING,
+            entity_category=EntityCategory.DIAGNOSTIC,
+            entity_registry_enabled_default=False,
+            always_available=True,
+            present_fn=lambda reading: True,
+            value_fn=_rejected(reason),
+        )
+        for reason in REJECT_REASONS
+    ),
+)
+
+LABEL_SENSORS: tuple[TicSensorEntityDescription, ...] = tuple(
+    description for spec in LABELS.values() if (description := _label_description(spec)) is not None
+)
+
+
+class TicSensor(TicEntity, SensorEntity):
+    """A sensor whose value comes from the latest reading of its meter."""
+
+    entity_description: TicSensorEntityDescription
+
+    def _shown_value(self) -> object:
+        return self.entity_description.value_fn(self.coordinator)
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The value from the latest reading."""
+        return self.entity_description.value_fn(self.coordinator)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The horodate the meter sent with the value, where it sends one."""
+        attributes_fn = self.entity_description.attributes_fn
+        return None if attributes_fn is None else attributes_fn(self.coordinator)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnergyLedgerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add sensors as the meter's labels appear."""
+    async_add_entities_as_labels_appear(
+        hass, entry, (*LABEL_SENSORS, *DERIVED_SENSORS), TicSensor, async_add_entities
+    )

@@ -1,0 +1,1 @@
+"""Home Assistant tests: the integration running in a real Home Assistant."""
