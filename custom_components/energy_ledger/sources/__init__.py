@@ -1,0 +1,1 @@
+"""Transports: each turns one wire format into validated frames or Readings."""
