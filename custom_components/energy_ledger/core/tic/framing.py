@@ -325,27 +325,30 @@ class TicStreamParser:
     ) -> bool:
         """Fast path: fully check the groups the memo did not know, in place in `found`.
 
-        Returns False, having counted nothing, if one of them holds a stray CR or LF.
+        Returns False, having counted nothing, if one of them holds a stray CR or LF (the frame
+        then takes the general path). Valid groups memoized before that are still valid.
         """
-        misses = [index for index, group in enumerate(found) if group is None]
-        for index in misses:
-            raw = raw_groups[index]
-            if CR in raw or LF in raw:
-                return False
         check = _CHECKS[mode]
         memo = self._memos[mode]
         limit = self.MEMO_MAX_ENTRIES
-        for index in misses:
-            raw = raw_groups[index]
-            group = check(raw)
+        invalid: list[bytes] = []
+        for index, group in enumerate(found):
             if group is None:
-                # Invalid, or valid in the other dialect (malformed in a frame of this one).
-                self.rejected[_reject_reason(raw) if _group_mode(raw) is mode else MALFORMED] += 1
-            elif limit:
-                if len(memo) >= limit:
-                    memo.clear()
-                memo[raw] = group
-            found[index] = group
+                raw = raw_groups[index]
+                if CR in raw or LF in raw:
+                    return False
+                group = check(raw)
+                if group is None:
+                    invalid.append(raw)
+                    continue
+                if limit:
+                    if len(memo) >= limit:
+                        memo.clear()
+                    memo[raw] = group
+                found[index] = group
+        for raw in invalid:
+            # Invalid, or valid in the other dialect (malformed in a frame of this one).
+            self.rejected[_reject_reason(raw) if _group_mode(raw) is mode else MALFORMED] += 1
         return True
 
     def _split_groups(self, body: bytes, *, interrupted: bool) -> list[tuple[TicMode, TicGroup]]:
@@ -363,7 +366,7 @@ class TicStreamParser:
         last = len(pieces) - 1
         for index in range(1, last + 1):
             piece = pieces[index]
-            cr = piece.find(b"\r")
+            cr = piece.find(CR)
             if cr < 0:
                 if index == last and interrupted:
                     if piece:
