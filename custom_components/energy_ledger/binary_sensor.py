@@ -10,7 +10,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
@@ -148,5 +148,10 @@ async def async_setup_entry(
 ) -> None:
     """Add binary sensors as the meter's labels appear."""
     async_add_entities_as_labels_appear(
-        hass, entry, BINARY_SENSORS, TicBinarySensor, async_add_entities
+        hass,
+        entry,
+        Platform.BINARY_SENSOR,
+        descriptions=BINARY_SENSORS,
+        entity_factory=TicBinarySensor,
+        async_add_entities=async_add_entities,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -14,7 +15,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .const import DOMAIN
 from .coordinator import TicCoordinator, WriteThrottle
 from .core.reading import Reading
-from .core.tic import decode_address
+from .core.tic import LABELS, decode_address
 from .entry import EnergyLedgerConfigEntry
 
 
@@ -98,21 +99,40 @@ def unique_id_for(coordinator: TicCoordinator, key: str) -> str:
 def async_add_entities_as_labels_appear[D: TicEntityDescription](
     hass: HomeAssistant,
     entry: EnergyLedgerConfigEntry,
+    platform: Platform,
+    *,
     descriptions: Iterable[D],
     entity_factory: Callable[[TicCoordinator, D], Entity],
     async_add_entities: AddEntitiesCallback,
+    describe_unknown_label: Callable[[str], D] | None = None,
 ) -> None:
     """Create the entities this meter needs, now and whenever it starts sending a new label.
 
     Entities registered by an earlier run are created at once, before the first frame, so they
     come back unavailable rather than missing after a restart with the dongle unplugged.
+    `describe_unknown_label` describes a label outside the catalogue (its key is the label).
     """
     coordinator = entry.runtime_data.coordinator
     pending = {unique_id_for(coordinator, d.key): d for d in descriptions}
     registered = {
         reg.unique_id
         for reg in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if reg.domain == platform
     }
+
+    def describe_labels(labels: Iterable[str]) -> None:
+        if describe_unknown_label is None:
+            return
+        for label in labels:
+            description = describe_unknown_label(label)
+            pending.setdefault(unique_id_for(coordinator, description.key), description)
+
+    prefix = unique_id_for(coordinator, "")
+    describe_labels(
+        uid.removeprefix(prefix).upper()
+        for uid in registered
+        if uid.startswith(prefix) and uid not in pending
+    )
 
     def add(unique_ids: Iterable[str]) -> None:
         ids = list(unique_ids)
@@ -122,7 +142,8 @@ def async_add_entities_as_labels_appear[D: TicEntityDescription](
     add(uid for uid, d in pending.items() if uid in registered or d.always_available)
 
     @callback
-    def on_new_labels(_labels: frozenset[str]) -> None:
+    def on_new_labels(labels: frozenset[str]) -> None:
+        describe_labels(label for label in labels if label not in LABELS)
         reading = coordinator.reading
         if reading is not None:
             add(uid for uid, d in list(pending.items()) if d.present_fn(reading))

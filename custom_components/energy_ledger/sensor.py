@@ -20,6 +20,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import (
     EntityCategory,
+    Platform,
     UnitOfApparentPower,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
@@ -34,6 +35,7 @@ from homeassistant.helpers.typing import StateType
 from .coordinator import TicCoordinator
 from .core.reading import Reading
 from .core.tic import LABELS, LabelKind, LabelSpec, Stge, TempoColour
+from .core.tic.labels import UNKNOWN_TRANSLATION_KEY
 from .core.tic.period import PERIOD_KEYS, period_key
 from .core.tic.stge import CutOffState, ProfileBlock, tempo_from_ptec
 from .entity import TicEntity, TicEntityDescription, async_add_entities_as_labels_appear
@@ -297,6 +299,21 @@ DERIVED_SENSORS: tuple[TicSensorEntityDescription, ...] = (
     ),
 )
 
+
+def describe_unknown_label(label: str) -> TicSensorEntityDescription:
+    """A label outside the Enedis specifications: shown as its text, named after the label."""
+    return TicSensorEntityDescription(
+        key=label,
+        translation_key=UNKNOWN_TRANSLATION_KEY,
+        translation_placeholders={"label": label},
+        entity_category=EntityCategory.DIAGNOSTIC,
+        present_fn=lambda reading: label in reading.values,
+        value_fn=lambda c: (
+            None if c.reading is None else _format_value(c.reading.values.get(label))
+        ),
+    )
+
+
 LABEL_SENSORS: tuple[TicSensorEntityDescription, ...] = tuple(
     description for spec in LABELS.values() if (description := _label_description(spec)) is not None
 )
@@ -329,5 +346,11 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors as the meter's labels appear."""
     async_add_entities_as_labels_appear(
-        hass, entry, (*LABEL_SENSORS, *DERIVED_SENSORS), TicSensor, async_add_entities
+        hass,
+        entry,
+        Platform.SENSOR,
+        descriptions=(*LABEL_SENSORS, *DERIVED_SENSORS),
+        entity_factory=TicSensor,
+        async_add_entities=async_add_entities,
+        describe_unknown_label=describe_unknown_label,
     )

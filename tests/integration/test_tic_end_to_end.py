@@ -171,8 +171,14 @@ async def test_label_appearing_later_adds_its_entity(
                 address,
                 encode_standard_group("EAST", "000001000"),
                 encode_standard_group("EAIT", "000000250"),
+                encode_standard_group("NEWLBL", "  FUTURE  "),
             ]
         )
         await wait_for(lambda: state_of(hass, "sensor", "eait") == "0.25")
+        # A label no specification knows still gets an entity, named after it.
+        await wait_for(lambda: state_of(hass, "sensor", "newlbl") == "FUTURE")
+        unknown = hass.states.get(entity_id(hass, "sensor", "newlbl"))
+        assert unknown is not None
+        assert unknown.attributes["friendly_name"] == "Linky three-phase TIC label NEWLBL"
     finally:
         await feed.stop()

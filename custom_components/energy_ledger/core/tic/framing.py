@@ -168,6 +168,14 @@ def _reject_reason(raw: bytes) -> str:
     return MALFORMED if sum_ok else CHECKSUM
 
 
+def _reason_in(raw: bytes, mode: TicMode) -> str:
+    """Why `raw` is rejected from a frame of dialect `mode` (whose check it failed)."""
+    own = _group_mode(raw)
+    if own is not mode and _CHECKS[own](raw) is not None:
+        return MALFORMED  # a valid group, but of the other dialect
+    return _reject_reason(raw)
+
+
 class TicStreamParser:
     """Incremental TIC parser: `feed()` bytes, get complete frames of checksum-valid groups.
 
@@ -209,6 +217,8 @@ class TicStreamParser:
 
     def feed(self, data: bytes) -> list[TicFrame]:
         """Consume `data` (any chunk of the stream); return the frames it completed, in order."""
+        if type(data) is not bytes:
+            data = bytes(data)  # a bytearray or memoryview would end up as memo keys
         self.bytes_received += len(data)
         if not data.isascii():
             data = data.translate(_MASK_7BIT)
@@ -332,8 +342,8 @@ class TicStreamParser:
         memo = self._memos[mode]
         limit = self.MEMO_MAX_ENTRIES
         invalid: list[bytes] = []
-        for index, group in enumerate(found):
-            if group is None:
+        for index, known in enumerate(found):
+            if known is None:
                 raw = raw_groups[index]
                 if CR in raw or LF in raw:
                     return False
@@ -347,8 +357,7 @@ class TicStreamParser:
                     memo[raw] = group
                 found[index] = group
         for raw in invalid:
-            # Invalid, or valid in the other dialect (malformed in a frame of this one).
-            self.rejected[_reject_reason(raw) if _group_mode(raw) is mode else MALFORMED] += 1
+            self.rejected[_reason_in(raw, mode)] += 1
         return True
 
     def _split_groups(self, body: bytes, *, interrupted: bool) -> list[tuple[TicMode, TicGroup]]:
