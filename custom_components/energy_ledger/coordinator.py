@@ -16,7 +16,7 @@ from datetime import datetime
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.event import async_track_utc_time_change
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_BAUDRATE, CONF_MIN_WRITE_INTERVAL, CONF_PORT, DEFAULT_MIN_WRITE_INTERVAL
@@ -49,6 +49,8 @@ class TicCoordinator:
         self.recent_frames: deque[TicFrame] = deque(maxlen=RECENT_FRAMES)
         self.frames_received = 0
         self.meter_clock_drift: float | None = None
+        self.connected = False
+        """True while the source delivers frames (told by the source, not polled)."""
         self._listeners: list[UpdateListener] = []
         self._labels_listeners: list[LabelsListener] = []
         self._unsub_hourly: CALLBACK_TYPE | None = None
@@ -58,15 +60,11 @@ class TicCoordinator:
         """Seconds between two writes of an entity whose value keeps changing."""
         return float(self.entry.options.get(CONF_MIN_WRITE_INTERVAL, DEFAULT_MIN_WRITE_INTERVAL))
 
-    @property
-    def connected(self) -> bool:
-        """True while the source delivers frames."""
-        return self.source.connected
-
     @callback
     def async_start(self) -> None:
         """Start the hourly flush; the source is started by the caller."""
-        self._unsub_hourly = async_track_time_change(
+        # Statistics hours are UTC hours: a local-time timer would miss them in half-hour zones.
+        self._unsub_hourly = async_track_utc_time_change(
             self.hass, self._flush_hour, minute=59, second=59
         )
 
@@ -103,11 +101,12 @@ class TicCoordinator:
             self.labels |= new_labels
             for labels_listener in list(self._labels_listeners):
                 labels_listener(new_labels)
-        self._notify(flush=False)
+        self._notify(flush=now.minute == 59 and now.second == 59)
 
     @callback
-    def handle_connection(self, _connected: bool) -> None:
+    def handle_connection(self, connected: bool) -> None:
         """The link went up or down: every entity writes at once (availability, link sensor)."""
+        self.connected = connected
         self._notify(flush=True)
 
     @callback
