@@ -31,12 +31,12 @@ async def async_get_config_entry_diagnostics(
     coordinator = entry.runtime_data.coordinator
     source = coordinator.source
     parser = source.parser
-    port = entry.data[CONF_PORT]
-    redacted_port = _redact_port(port)
-    last_error = source.last_error.replace(port, redacted_port) if source.last_error else None
     return {
         "entry": {
-            "data": {**async_redact_data(entry.data, {CONF_PORT}), CONF_PORT: redacted_port},
+            "data": {
+                **async_redact_data(entry.data, {CONF_PORT}),
+                CONF_PORT: _redact_port(entry.data[CONF_PORT]),
+            },
             "options": dict(entry.options),
         },
         "source": {
@@ -44,7 +44,7 @@ async def async_get_config_entry_diagnostics(
             "mode": str(source.mode) if source.mode else None,
             "baudrate": source.baudrate,
             "reconnects": source.reconnects,
-            "last_error": last_error,
+            "last_error": source.last_error,
             "bytes_received": parser.bytes_received,
             "groups_valid": parser.groups_valid,
             "frames_valid": parser.frames_valid,

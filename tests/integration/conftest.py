@@ -2,7 +2,12 @@
 
 The integration opens `TicLine.port` exactly as it would open a USB dongle; the test writes
 meter bytes into the other end. `unplug()` kills socat so the port disappears like a dongle
-pulled out, `replug()` brings it back at the same path.
+pulled out, `plug()` brings it back at the same path.
+
+One pty quirk needs care: on this kernel, setting a pty to the 7E1 settings it already has fails
+with EINVAL, so the second open of the same pty at the same baud fails where a real UART would
+open fine. The rig moves the port's speed away (to 38400) before every write, which a pty ignores
+for the data, so every open by the integration finds different settings, as on real hardware.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import termios
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -55,6 +61,7 @@ class TicLine:
         self.meter_end = str(directory / "meter")
         self._socat: subprocess.Popen[bytes] | None = None
         self._fd: int | None = None
+        self._port_fd: int | None = None
 
     def plug(self) -> None:
         """Create the pair and wait until both links exist."""
@@ -74,12 +81,14 @@ class TicLine:
             assert time.monotonic() < deadline, "socat did not create the pty pair"
             time.sleep(0.01)
         self._fd = os.open(self.meter_end, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        self._port_fd = os.open(self.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
 
     def unplug(self) -> None:
         """Kill socat: the port vanishes, the integration's reads fail."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in (self._fd, self._port_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._port_fd = None
         if self._socat is not None:
             self._socat.terminate()
             self._socat.wait(5)
@@ -91,9 +100,13 @@ class TicLine:
 
     def write(self, data: bytes) -> None:
         """Send meter bytes; dropped when unplugged or when nobody reads, as on a real line."""
-        if self._fd is not None:
-            with contextlib.suppress(BlockingIOError):
-                os.write(self._fd, data)
+        if self._fd is None or self._port_fd is None:
+            return
+        settings = termios.tcgetattr(self._port_fd)
+        settings[4] = settings[5] = termios.B38400
+        termios.tcsetattr(self._port_fd, termios.TCSANOW, settings)
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._fd, data)
 
 
 @pytest.fixture

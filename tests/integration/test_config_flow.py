@@ -20,6 +20,7 @@ from custom_components.energy_ledger.const import (
 from custom_components.energy_ledger.core.tic.encode import encode_frame, encode_standard_group
 
 from .conftest import HISTORIC_HC, MeterFeed, TicLine, one_frame
+from .test_tic_end_to_end import state_of, wait_for
 
 ADSC = "041776199277"
 """The meter address in the standard three-phase capture."""
@@ -55,7 +56,8 @@ async def test_user_flow_detects_and_creates_entry(
     assert result["title"] == "Linky three-phase"
     assert result["data"] == {CONF_PORT: tic_line.port, CONF_MODE: "standard", CONF_BAUDRATE: 9600}
     assert result["result"].unique_id == ADSC
-    await hass.async_block_till_done()
+    # The port the flow just read is opened again by the entry, and values arrive.
+    await wait_for(lambda: state_of(hass, "sensor", "east") == "21849.106")
 
 
 async def test_user_flow_historic_meter(hass: HomeAssistant, tic_line: TicLine) -> None:

@@ -45,7 +45,9 @@ class NoTicDataError(Exception):
     """The port opened but delivered no valid TIC frame at any baud."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(
+            "no data at any baud" if reason == "no_data" else "bytes but no valid TIC group"
+        )
         self.reason = reason
 
 
@@ -69,14 +71,17 @@ async def open_port(port: str, baudrate: int) -> tuple[asyncio.StreamReader, asy
             stopbits=1,
         )
     except PermissionError as err:
-        raise TicPortError("permission_denied", str(err)) from err
-    except FileNotFoundError as err:
-        raise TicPortError("cannot_open", str(err)) from err
+        raise TicPortError("permission_denied", _describe(err)) from err
     except (OSError, serialx.SerialException) as err:
-        reason = (
-            "permission_denied" if getattr(err, "errno", None) == errno.EACCES else "cannot_open"
-        )
-        raise TicPortError(reason, str(err)) from err
+        denied = getattr(err, "errno", None) == errno.EACCES
+        raise TicPortError(
+            "permission_denied" if denied else "cannot_open", _describe(err)
+        ) from err
+
+
+def _describe(err: Exception) -> str:
+    """What went wrong, without the port path (by-id paths carry the adapter's serial number)."""
+    return getattr(err, "strerror", None) or type(err).__name__
 
 
 async def _first_frame(
@@ -192,8 +197,10 @@ class TicSerialSource:
                     self._on_frame(detection.frame, time.monotonic())
                     await self._read_until_silent(reader)
                 self.last_error = f"no valid frame for {SILENCE_BEFORE_REDETECT:.0f} s"
-            except (TicPortError, NoTicDataError, OSError, serialx.SerialException) as err:
+            except (TicPortError, NoTicDataError) as err:
                 self.last_error = str(err)
+            except (OSError, serialx.SerialException) as err:
+                self.last_error = _describe(err)
             self._set_connected(False)
             if not lost_logged:
                 _LOGGER.warning(
