@@ -22,6 +22,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_BAUDRATE, CONF_MIN_WRITE_INTERVAL, CONF_PORT, DEFAULT_MIN_WRITE_INTERVAL
 from .core.reading import Reading
 from .core.tic import TicFrame, decode_frame
+from .core.tic.short_frames import complete_short_frame, is_short_frame
 from .sources.tic_serial import TicSerialSource
 
 RECENT_FRAMES = 5
@@ -54,6 +55,7 @@ class TicCoordinator:
         self._listeners: list[UpdateListener] = []
         self._labels_listeners: list[LabelsListener] = []
         self._unsub_hourly: CALLBACK_TYPE | None = None
+        self._last_long_frame: TicFrame | None = None
 
     @property
     def min_write_interval(self) -> float:
@@ -91,6 +93,10 @@ class TicCoordinator:
     def handle_frame(self, frame: TicFrame, _monotonic: float) -> None:
         """Decode a frame from the source and notify entities."""
         now = dt_util.utcnow()
+        if not is_short_frame(frame):
+            self._last_long_frame = frame
+        elif self._last_long_frame is not None:
+            frame = complete_short_frame(frame, self._last_long_frame)
         reading = decode_frame(frame, now)
         self.reading = reading
         self.frames_received += 1

@@ -19,7 +19,11 @@ from custom_components.energy_ledger.const import (
     CONF_PORT,
     DOMAIN,
 )
-from custom_components.energy_ledger.core.tic.encode import encode_frame, encode_standard_group
+from custom_components.energy_ledger.core.tic.encode import (
+    encode_frame,
+    encode_historic_group,
+    encode_standard_group,
+)
 
 from .conftest import STANDARD_TRI, MeterFeed, TicLine, one_frame
 
@@ -180,5 +184,45 @@ async def test_label_appearing_later_adds_its_entity(
         unknown = hass.states.get(entity_id(hass, "sensor", "newlbl"))
         assert unknown is not None
         assert unknown.attributes["friendly_name"] == "Linky three-phase TIC label NEWLBL"
+    finally:
+        await feed.stop()
+
+
+async def test_historic_three_phase_overload_keeps_other_values(
+    hass: HomeAssistant, tic_line: TicLine
+) -> None:
+    """During an overrun the meter sends short frames; indexes stay, currents update."""
+    common = [encode_historic_group("ADCO", ADSC)]
+    long_frame = encode_frame(
+        [
+            *common,
+            encode_historic_group("OPTARIF", "BASE"),
+            encode_historic_group("BASE", "001181243"),
+            encode_historic_group("PTEC", "TH.."),
+            encode_historic_group("IINST1", "000"),
+            encode_historic_group("IINST2", "002"),
+            encode_historic_group("IINST3", "000"),
+            encode_historic_group("PAPP", "00540"),
+        ]
+    )
+    short_frame = encode_frame(
+        [
+            encode_historic_group("ADIR1", "031"),
+            *common,
+            encode_historic_group("IINST1", "031"),
+            encode_historic_group("IINST2", "002"),
+            encode_historic_group("IINST3", "000"),
+        ]
+    )
+    feed = MeterFeed(tic_line, long_frame)
+    try:
+        await setup_meter(hass, tic_line.port, **{CONF_MIN_WRITE_INTERVAL: 0})
+        await wait_for(lambda: state_of(hass, "sensor", "base") == "1181.243")
+        feed.frame = short_frame
+        await wait_for(lambda: state_of(hass, "sensor", "adir1") == "31")
+        assert state_of(hass, "sensor", "iinst1") == "31"
+        assert state_of(hass, "sensor", "base") == "1181.243"
+        assert state_of(hass, "sensor", "papp") == "540"
+        assert state_of(hass, "sensor", "tariff_period") == "base"
     finally:
         await feed.stop()
