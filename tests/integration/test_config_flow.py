@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import serialx
 from homeassistant import config_entries
@@ -10,6 +13,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.energy_ledger import config_flow
 from custom_components.energy_ledger.const import (
     CONF_BAUDRATE,
     CONF_MIN_WRITE_INTERVAL,
@@ -277,3 +281,55 @@ async def test_options_flow(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {CONF_MIN_WRITE_INTERVAL: 5}
+
+
+async def test_ports_are_offered_by_their_stable_path(
+    hass: HomeAssistant,
+    tic_line: TicLine,
+    meter: MeterFeed,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A USB adapter is listed under /dev/serial/by-id, which survives re-plugging.
+
+    This machine has no USB adapter, so the port list answers with the pty as a USB device
+    would be described, and the by-id folder is a real folder of real links.
+    """
+    device = os.path.realpath(tic_line.port)
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    stable = by_id / "usb-FTDI_TINFO-1234_DA0ABCDE-if00-port0"
+    stable.symlink_to(device)
+    monkeypatch.setattr(config_flow, "BY_ID_DIR", by_id)
+
+    async def ports() -> list[serialx.SerialPortInfo]:
+        return [
+            serialx.SerialPortInfo(
+                device=device,
+                resolved_device=device,
+                vid=0x0403,
+                pid=0x6015,
+                serial_number="DA0ABCDE",
+                manufacturer="FTDI",
+                product="TINFO-1234",
+                bcd_device=None,
+                interface_description=None,
+                interface_num=0,
+            )
+        ]
+
+    monkeypatch.setattr(serialx, "async_list_serial_ports", ports)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    selector = result["data_schema"].schema[CONF_PORT]
+    assert selector.config["options"] == [
+        {"value": str(stable), "label": f"{stable} (FTDI - TINFO-1234)"}
+    ]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: str(stable)}
+    )
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["data"][CONF_PORT] == str(stable)
+    await hass.async_block_till_done()
