@@ -6,7 +6,7 @@ only says *which bytes* it covers in each dialect:
 - standard: from the first label character up to and including the HT before the checksum
   (the horodate and every HT included);
 - historic "mode 1": ``LABEL SP DATA``, the SP before the checksum excluded (every real capture);
-- historic "mode 2": the same plus that SP. Both historic variants are accepted.
+- historic "mode 2": the same plus that SP.
 
 The checksum character is always in 0x20-0x5F, so it can be a space: never strip a group.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .encode import checksum
 
-__all__ = ["checksum", "checksum_standard", "historic_checksum_ok", "standard_checksum_ok"]
+__all__ = ["checksum", "checksum_standard", "historic_checksum_mode", "standard_checksum_ok"]
 
 
 def checksum_standard(payload: bytes) -> int:
@@ -24,15 +24,23 @@ def checksum_standard(payload: bytes) -> int:
 
 
 def standard_checksum_ok(group: bytes) -> bool:
-    """Whether a standard group (between LF and CR, checksum last) carries the right checksum."""
+    """Whether a standard group (the bytes between LF and CR) ends with its right checksum."""
     return len(group) >= 2 and checksum(group[:-1]) == group[-1]
 
 
-def historic_checksum_ok(body: bytes, check: int) -> bool:
-    """Whether `check` is the mode 1 or mode 2 checksum of a historic ``LABEL SP DATA`` `body`.
+def historic_checksum_mode(group: bytes) -> int | None:
+    """Which historic checksum variant (1 or 2) validates `group`, or None if neither does.
 
-    Mode 2 adds the SP (0x20) before the checksum to the sum; as ``mode1 = (S & 0x3F) + 0x20``,
-    ``mode2 = ((S + 0x20) & 0x3F) + 0x20 = (mode1 & 0x3F) + 0x20``: derived, not recomputed.
+    `group` is ``LABEL SP DATA SP CHECKSUM`` (the bytes between LF and CR). At most one variant
+    can validate a group: as ``mode1 = (S & 0x3F) + 0x20`` over ``LABEL SP DATA``, the SP makes
+    ``mode2 = ((S + 0x20) & 0x3F) + 0x20 = (mode1 & 0x3F) + 0x20``, which always differs.
     """
-    mode1 = checksum(body)
-    return check == mode1 or check == (mode1 & 0x3F) + 0x20
+    if len(group) < 2:
+        return None
+    mode1 = checksum(group[:-2])
+    check = group[-1]
+    if check == mode1:
+        return 1
+    if check == (mode1 & 0x3F) + 0x20:
+        return 2
+    return None

@@ -8,29 +8,37 @@ frames it completed. The rules (see ``docs/tic-protocol.md``):
 - everything before the first STX is discarded (a stream starts mid-frame), and so is anything
   between ETX and the next STX;
 - a frame is STX ... ETX; EOT drops the partial frame, and so does a STX inside a frame (which
-  also starts the next frame): the groups of a dropped frame are counted as ``interrupted``;
-- a group is LF ... CR; a LF before the CR ends the current group (which is rejected as
-  ``malformed``) and starts a new one, so a group whose CR was corrupted loses only itself;
+  also starts the next frame): the valid groups of a dropped frame, and the group it cut, are
+  counted as ``interrupted``;
+- a group is LF ... CR; a LF before the CR ends the current group (rejected as ``malformed``)
+  and starts a new one, so a group whose CR was corrupted loses only itself; bytes between a CR
+  and the next LF are a lost group (``malformed``);
 - standard group ``LABEL HT [HORODATE HT] DATA HT CHECKSUM``, historic group
-  ``LABEL SP DATA SP CHECKSUM`` (checksum mode 1 or 2). The checksum character may be a space:
-  groups are never stripped;
+  ``LABEL SP DATA SP CHECKSUM`` (checksum mode 1 or 2). Labels are 1 to `MAX_LABEL_CHARS` of
+  ``A-Z 0-9 + -``, a horodate is ``[HhEe ]`` + 12 digits, data is printable ASCII (no HT), the
+  checksum character is in 0x20-0x5F and may be a space: groups are never stripped;
 - a rejected group is counted by reason (`REJECT_REASONS`) and left out; a frame is delivered
   with its valid groups, unless it has none.
 
-Mode detection: with ``mode=None`` each group's dialect is told by its separator (a standard group
-always has a HT, a historic group never does) and by the checksum that validates it; the first
-complete frame with valid groups locks `mode` to its dialect (the majority of its valid groups;
-groups of the other dialect in that frame are rejected as ``malformed``). From then on groups of
-the other dialect are rejected as ``malformed`` until `reset()`.
+Detection: with ``mode=None`` each group's dialect is told by its separator (a standard group
+always holds a HT, a historic one never does) and by the checksum that validates it (standard,
+historic mode 1 or historic mode 2). The first complete frame with valid groups locks the dialect
+its groups agree on (majority; groups of another dialect in that frame are rejected: ``malformed``
+for the other mode, ``checksum`` for the other historic variant) and `mode` with it. Locking the
+historic variant too matters: accepting both variants forever would let any change of a byte by
+32 through (``HCJB`` read as ``HCjB``), where one variant only lets changes by 64 through. A
+parser built with a mode keeps it and only detects the historic variant. `reset()` unlocks.
 
-Memory is bounded: at most `MAX_FRAME_BYTES` of a frame are buffered (a longer frame is dropped
-and counted as ``oversize``) and nothing is buffered outside a frame.
+Memory is bounded: a frame is dropped (one ``oversize``) as soon as more than `MAX_FRAME_BYTES`
+of it are buffered, so the buffer never holds more than that plus one chunk, and nothing is
+buffered outside a frame.
 
 Speed: whole chunks are handled with C-level bytes methods. A group's validation depends on its
 bytes only, so every group that validated is memoized (raw bytes -> `TicGroup`, one memo per
-dialect, cleared when it exceeds `MEMO_MAX_ENTRIES`): on a real meter most groups repeat from
-frame to frame and are accepted by one dict lookup. Only bytes that passed the full check are
-ever stored, so the memo cannot accept anything the check would reject.
+dialect, cleared once it holds more than `MEMO_MAX_ENTRIES`): on a real meter most groups repeat
+from frame to frame and are accepted by one dict lookup. Only bytes that passed the full check of
+a dialect are ever stored in that dialect's memo, and a locked parser consults only its own, so
+the memo cannot accept anything the check would reject.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ import re
 from collections.abc import Callable
 from typing import ClassVar, Final, cast
 
-from .checksum import checksum_standard, historic_checksum_ok
+from .checksum import checksum, checksum_standard, historic_checksum_mode
 from .model import TicFrame, TicGroup, TicMode
 
 __all__ = [
@@ -70,18 +78,29 @@ MAX_LABEL_CHARS: Final = 9
 """Longest label accepted. The protocol notes say 8, but real three-phase standard frames carry
 SMAXSN1-1, SMAXSN2-1 and SMAXSN3-1 (9 characters, checksum-valid in the captures)."""
 MAX_GROUP_BYTES: Final = 128
-"""Longest group accepted, LF and CR excluded. The longest real groups (PJOURF+1, PPOINTE:
-8-char label + 98 data chars) are 110 bytes."""
+"""Longest group accepted, LF and CR excluded (longer: ``oversize``). The longest real groups
+(PJOURF+1, PPOINTE: 8-char label + 98 data chars) are 110 bytes."""
 MAX_FRAME_BYTES: Final = 4096
-"""Longest frame buffered, STX and ETX excluded: a standard three-phase producer frame with every
-optional group is about 2 kB (three-phase consumer: 1.3 kB)."""
+"""Longest frame buffered, STX and ETX excluded (longer: dropped, one ``oversize``). A standard
+three-phase producer frame with every optional group is about 2 kB (three-phase: 1.3 kB)."""
+
+# Dialects: a mode plus, in historic mode, the checksum variant.
+_STANDARD: Final = "standard"
+_HISTORIC_1: Final = "historic mode 1"
+_HISTORIC_2: Final = "historic mode 2"
+_MODE_OF: Final = {
+    _STANDARD: TicMode.STANDARD,
+    _HISTORIC_1: TicMode.HISTORIC,
+    _HISTORIC_2: TicMode.HISTORIC,
+}
 
 _MASK_7BIT: Final = bytes(b & 0x7F for b in range(256))
-_LABEL: Final = rb"([A-Z0-9+\-]{1,%d})" % MAX_LABEL_CHARS
-_STANDARD_GROUP: Final = re.compile(
-    _LABEL + rb"\t(?:([HhEe ][0-9]{12})\t)?([ -~]*)\t[ -_]"
-)  # fullmatch; printable ASCII only, no HT inside the data, checksum char in 0x20-0x5F
-_HISTORIC_GROUP: Final = re.compile(_LABEL + rb" ([ -~]*) [ -_]")
+# Used with fullmatch on the group's text (bytes decoded one to one): printable ASCII only, no HT
+# inside the data, checksum character in 0x20-0x5F. Matching the text rather than the bytes
+# hands back the fields already decoded.
+_LABEL: Final = rf"([A-Z0-9+\-]{{1,{MAX_LABEL_CHARS}}})"
+_STANDARD_GROUP: Final = re.compile(_LABEL + "\t(?:([HhEe ][0-9]{12})\t)?([ -~]*)\t[ -_]")
+_HISTORIC_GROUP: Final = re.compile(_LABEL + " ([ -~]*) [ -_]")
 _PRINTABLE_OR_HT: Final = b"\t" + bytes(range(0x20, 0x7F))
 
 
@@ -89,9 +108,9 @@ def _make_group_factory() -> Callable[[str, str, str | None], TicGroup]:
     """A `TicGroup` constructor that skips the frozen dataclass ``__init__`` when it can.
 
     The generated ``__init__`` of a frozen dataclass sets each field through
-    ``object.__setattr__`` (about 0.9 µs); writing the three slots directly gives the very same
-    object in about half the time. Validation builds one group per new value on a live meter,
-    so this is worth it; any other layout of `TicGroup` falls back to the constructor.
+    ``object.__setattr__``, about half of what building a group costs; writing the three slots
+    directly gives the very same (still frozen) object. Any other layout of `TicGroup` gets
+    the plain constructor.
     """
     if getattr(TicGroup, "__slots__", None) != ("label", "data", "horodate"):
         return TicGroup  # pragma: no cover - model.py changed shape
@@ -115,65 +134,116 @@ _new_group: Final = _make_group_factory()
 
 def _check_standard(raw: bytes) -> TicGroup | None:
     """The standard group in `raw` (the bytes between LF and CR), or None if it is not valid."""
-    if len(raw) > MAX_GROUP_BYTES:
+    # checksum() over the label...last HT: checksum_standard() minus a call, on the hot path.
+    if len(raw) > MAX_GROUP_BYTES or checksum(raw[:-1]) != raw[-1]:
         return None
-    match = _STANDARD_GROUP.fullmatch(raw)
-    if match is None or checksum_standard(raw[:-1]) != raw[-1]:
+    match = _STANDARD_GROUP.fullmatch(raw.decode("latin-1"))
+    if match is None:
         return None
     label, horodate, data = match.groups()
-    return _new_group(
-        label.decode("ascii"),
-        data.decode("ascii"),
-        None if horodate is None else horodate.decode("ascii"),
-    )
+    return _new_group(label, data, horodate)
 
 
-def _check_historic(raw: bytes) -> TicGroup | None:
-    """The historic group in `raw` (the bytes between LF and CR), or None if it is not valid."""
-    if len(raw) > MAX_GROUP_BYTES:
+def _check_historic(raw: bytes, variant: int) -> TicGroup | None:
+    """The historic group in `raw` if it is valid with checksum `variant` (1 or 2), else None."""
+    if len(raw) > MAX_GROUP_BYTES or historic_checksum_mode(raw) != variant:
         return None
-    match = _HISTORIC_GROUP.fullmatch(raw)
-    if match is None or not historic_checksum_ok(raw[:-2], raw[-1]):
+    match = _HISTORIC_GROUP.fullmatch(raw.decode("latin-1"))
+    if match is None:
         return None
     label, data = match.groups()
-    return _new_group(label.decode("ascii"), data.decode("ascii"), None)
+    return _new_group(label, data, None)
 
 
-_CHECKS: Final[dict[TicMode, Callable[[bytes], TicGroup | None]]] = {
-    TicMode.STANDARD: _check_standard,
-    TicMode.HISTORIC: _check_historic,
+def _check_historic_1(raw: bytes) -> TicGroup | None:
+    return _check_historic(raw, 1)
+
+
+def _check_historic_2(raw: bytes) -> TicGroup | None:
+    return _check_historic(raw, 2)
+
+
+_CHECKS: Final[dict[str, Callable[[bytes], TicGroup | None]]] = {
+    _STANDARD: _check_standard,
+    _HISTORIC_1: _check_historic_1,
+    _HISTORIC_2: _check_historic_2,
 }
 
 
-def _group_mode(raw: bytes) -> TicMode:
-    """The only dialect `raw` can be valid in: a standard group always holds a HT, a historic
-    group never does (the two group patterns exclude each other)."""
-    return TicMode.STANDARD if HT in raw else TicMode.HISTORIC
+def _dialects_for(raw: bytes) -> tuple[str, ...]:
+    """The dialects `raw` could be valid in: a standard group always holds a HT, a historic one
+    never does (the two group patterns exclude each other)."""
+    return (_STANDARD,) if HT in raw else (_HISTORIC_1, _HISTORIC_2)
+
+
+def _classify(raw: bytes) -> tuple[str, TicGroup] | None:
+    """The one dialect `raw` is valid in, with its group; None if it is valid in none."""
+    for dialect in _dialects_for(raw):
+        group = _CHECKS[dialect](raw)
+        if group is not None:
+            return dialect, group
+    return None
 
 
 def _reject_reason(raw: bytes) -> str:
-    """Why `raw`, which failed the check of its dialect, is rejected."""
+    """Why `raw`, valid in no dialect, is rejected."""
     if len(raw) > MAX_GROUP_BYTES:
         return OVERSIZE
     standard = HT in raw
-    separator = HT if standard else SP
-    if len(raw) < 3 or raw[-2] != separator or raw.translate(None, _PRINTABLE_OR_HT):
+    if len(raw) < 3 or raw[-2] != (HT if standard else SP) or raw.translate(None, _PRINTABLE_OR_HT):
         return MALFORMED
     # Printable, with a separator before the last character: if the checksum fails, call it a
     # checksum error (the usual line noise); if it holds, the shape is wrong (label, horodate...).
     if standard:
         sum_ok = checksum_standard(raw[:-1]) == raw[-1]
     else:
-        sum_ok = historic_checksum_ok(raw[:-2], raw[-1])
+        sum_ok = historic_checksum_mode(raw) is not None
     return MALFORMED if sum_ok else CHECKSUM
 
 
-def _reason_in(raw: bytes, mode: TicMode) -> str:
-    """Why `raw` is rejected from a frame of dialect `mode` (whose check it failed)."""
-    own = _group_mode(raw)
-    if own is not mode and _CHECKS[own](raw) is not None:
-        return MALFORMED  # a valid group, but of the other dialect
+def _mismatch_reason(dialect: str, frame_dialect: str) -> str:
+    """Why a group valid in `dialect` is rejected from a frame of `frame_dialect`."""
+    if _MODE_OF[dialect] is _MODE_OF[frame_dialect]:
+        return CHECKSUM  # the other historic checksum variant
+    return MALFORMED  # the other mode
+
+
+def _reason_in(raw: bytes, frame_dialect: str) -> str:
+    """Why `raw` is rejected from a frame of `frame_dialect` (whose check it failed)."""
+    found = _classify(raw)
+    if found is not None:
+        return _mismatch_reason(found[0], frame_dialect)
     return _reject_reason(raw)
+
+
+class _IrregularFrameError(Exception):
+    """A group the memo was asked about holds a stray CR or LF: the frame is not regular."""
+
+
+class _Memo(dict[bytes, TicGroup]):
+    """The validated groups of one dialect, by their raw bytes, that checks what it misses.
+
+    ``memo[raw]`` returns the memoized group; for bytes it does not know, `__missing__` runs
+    the full check of the dialect, memoizes the group if it is valid, and otherwise returns
+    None (so ``memo[raw]`` is really ``TicGroup | None``) and notes the bytes in `invalid`
+    for the parser to count. ``map(memo.__getitem__, raw_groups)`` thus checks a whole frame,
+    at C speed for the groups that repeat. Only valid groups are ever stored.
+    """
+
+    def __init__(self, check: Callable[[bytes], TicGroup | None]) -> None:
+        super().__init__()
+        self.check = check
+        self.invalid: list[bytes] = []
+
+    def __missing__(self, raw: bytes) -> TicGroup | None:
+        if CR in raw or LF in raw:
+            raise _IrregularFrameError
+        group = self.check(raw)
+        if group is None:
+            self.invalid.append(raw)
+        else:
+            self[raw] = group
+        return group
 
 
 class TicStreamParser:
@@ -184,18 +254,16 @@ class TicStreamParser:
     """
 
     MEMO_MAX_ENTRIES: ClassVar[int] = 4096
-    """Validated groups remembered per dialect; the memo is cleared when it would exceed this
+    """Validated groups remembered per dialect: a memo that holds more after a frame is cleared
     (0 disables memoization, every group is then checked: the benchmark's worst case)."""
 
     def __init__(self, mode: TicMode | None = None) -> None:
         self._configured_mode = mode
         self._mode = mode
+        self._dialect = _STANDARD if mode is TicMode.STANDARD else None
         self._in_frame = False
         self._buffer = bytearray()
-        self._memos: dict[TicMode, dict[bytes, TicGroup]] = {
-            TicMode.STANDARD: {},
-            TicMode.HISTORIC: {},
-        }
+        self._memos = {dialect: _Memo(check) for dialect, check in _CHECKS.items()}
         self.bytes_received = 0
         self.frames_valid = 0
         self.groups_valid = 0
@@ -203,22 +271,21 @@ class TicStreamParser:
 
     @property
     def mode(self) -> TicMode | None:
-        """The dialect: the one given, or the one detected from the first complete frame."""
+        """The mode given, or the one detected from the first complete frame (None until then)."""
         return self._mode
 
     def reset(self) -> None:
-        """Forget the partial frame and the detected mode (a configured mode stays); keep counters.
+        """Forget the partial frame and what was detected (a given mode stays); keep counters.
 
         The memo is kept: it depends only on the bytes of each group, not on the stream.
         """
         self._mode = self._configured_mode
+        self._dialect = _STANDARD if self._mode is TicMode.STANDARD else None
         self._in_frame = False
         self._buffer.clear()
 
     def feed(self, data: bytes) -> list[TicFrame]:
         """Consume `data` (any chunk of the stream); return the frames it completed, in order."""
-        if type(data) is not bytes:
-            data = bytes(data)  # a bytearray or memoryview would end up as memo keys
         self.bytes_received += len(data)
         if not data.isascii():
             data = data.translate(_MASK_7BIT)
@@ -232,10 +299,10 @@ class TicStreamParser:
                 return []
         elif STX not in data:
             return []  # nothing is kept outside a frame
-        return self._scan(data)
+        return self._scan(bytes(data))  # bytes(bytes) is no copy; no bytearray for memo keys
 
     def _scan(self, data: bytes) -> list[TicFrame]:
-        """`feed()` for a chunk holding at least one frame control byte (or starting a frame)."""
+        """`feed()` for a chunk holding at least one frame control byte."""
         frames: list[TicFrame] = []
         buffer = self._buffer
         size = len(data)
@@ -291,34 +358,57 @@ class TicStreamParser:
 
     def _complete_frame(self, body: bytes) -> TicFrame | None:
         """Build the frame ended by ETX, or None when none of its groups is valid."""
-        mode = self._mode
-        if mode is not None and body[:1] == b"\n" and body[-1:] == b"\r":
+        dialect = self._dialect
+        if dialect is not None and body[:1] == b"\n" and body[-1:] == b"\r":
             # Fast path for the regular shape LF g1 CR LF g2 CR ... LF gn CR: splitting on CRLF
             # yields the groups, provided none of them holds a stray CR or LF. A memoized group
-            # holds none, so only the groups the memo does not know need that check; if one
-            # fails, the frame takes the general path below.
-            raw_groups = body[1:-1].split(b"\r\n")
-            found = list(map(self._memos[mode].get, raw_groups))
-            if all(found):
-                return self._deliver(mode, cast(tuple[TicGroup, ...], tuple(found)))
-            if self._check_misses(raw_groups, found, mode):
-                return self._deliver(mode, tuple(filter(None, found)))
-        candidates = self._split_groups(body, interrupted=False)
-        if mode is None:
-            standard = sum(1 for group_mode, _group in candidates if group_mode is TicMode.STANDARD)
-            mode = TicMode.STANDARD if standard * 2 >= len(candidates) else TicMode.HISTORIC
-        groups: list[TicGroup] = []
-        for group_mode, group in candidates:
-            if group_mode is mode:
-                groups.append(group)
+            # holds none, so only the groups the memo does not know need that check (_Memo
+            # does it); if one fails, the frame takes the general path below.
+            memo = self._memos[dialect]
+            try:
+                found: tuple[TicGroup | None, ...] = tuple(
+                    map(memo.__getitem__, body[1:-1].split(b"\r\n"))
+                )
+            except _IrregularFrameError:
+                memo.invalid.clear()  # nothing counted yet: the general path does it all
             else:
-                self.rejected[MALFORMED] += 1  # the other dialect
-        return self._deliver(mode, tuple(groups))
+                if len(memo) > self.MEMO_MAX_ENTRIES:  # the only memo the fast path fills
+                    memo.clear()
+                if not memo.invalid:
+                    return self._deliver(dialect, cast(tuple[TicGroup, ...], found))
+                for raw in memo.invalid:
+                    self.rejected[_reason_in(raw, dialect)] += 1
+                memo.invalid.clear()
+                return self._deliver(dialect, tuple(filter(None, found)))
+        candidates = self._split_groups(body, interrupted=False)
+        self._trim_memos()
+        if dialect is None:
+            dialect = self._detect(candidates)
+        kept: list[TicGroup] = []
+        for group_dialect, group in candidates:
+            if group_dialect == dialect:
+                kept.append(group)
+            else:
+                self.rejected[_mismatch_reason(group_dialect, dialect)] += 1
+        return self._deliver(dialect, tuple(kept))
 
-    def _deliver(self, mode: TicMode, groups: tuple[TicGroup, ...]) -> TicFrame | None:
+    def _detect(self, candidates: list[tuple[str, TicGroup]]) -> str:
+        """The dialect most valid groups of the first frame agree on (ties: standard, mode 1)."""
+        mode = self._mode
+        if mode is None:
+            standard = sum(1 for dialect, _group in candidates if dialect == _STANDARD)
+            mode = TicMode.STANDARD if standard * 2 >= len(candidates) else TicMode.HISTORIC
+        if mode is TicMode.STANDARD:
+            return _STANDARD
+        variant_2 = sum(1 for dialect, _group in candidates if dialect == _HISTORIC_2)
+        variant_1 = sum(1 for dialect, _group in candidates if dialect == _HISTORIC_1)
+        return _HISTORIC_2 if variant_2 > variant_1 else _HISTORIC_1
+
+    def _deliver(self, dialect: str, groups: tuple[TicGroup, ...]) -> TicFrame | None:
         if not groups:
             return None
-        self._mode = mode
+        self._dialect = dialect
+        self._mode = mode = _MODE_OF[dialect]
         self.frames_valid += 1
         self.groups_valid += len(groups)
         return TicFrame(mode, groups)
@@ -326,48 +416,26 @@ class TicStreamParser:
     def _interrupt_frame(self, body: bytes) -> None:
         """Drop a partial frame (EOT, or STX before ETX): its valid groups count as interrupted."""
         candidates = self._split_groups(body, interrupted=True)
+        self._trim_memos()
         self.rejected[INTERRUPTED] += len(candidates)
+
+    def _trim_memos(self) -> None:
+        """Clear a memo that holds more than `MEMO_MAX_ENTRIES` (after a frame: while a frame
+        is being built, its groups may be in the memo only)."""
+        for memo in self._memos.values():
+            if len(memo) > self.MEMO_MAX_ENTRIES:
+                memo.clear()
 
     # -- groups ---------------------------------------------------------------------------------
 
-    def _check_misses(
-        self, raw_groups: list[bytes], found: list[TicGroup | None], mode: TicMode
-    ) -> bool:
-        """Fast path: fully check the groups the memo did not know, in place in `found`.
-
-        Returns False, having counted nothing, if one of them holds a stray CR or LF (the frame
-        then takes the general path). Valid groups memoized before that are still valid.
-        """
-        check = _CHECKS[mode]
-        memo = self._memos[mode]
-        limit = self.MEMO_MAX_ENTRIES
-        invalid: list[bytes] = []
-        for index, known in enumerate(found):
-            if known is None:
-                raw = raw_groups[index]
-                if CR in raw or LF in raw:
-                    return False
-                group = check(raw)
-                if group is None:
-                    invalid.append(raw)
-                    continue
-                if limit:
-                    if len(memo) >= limit:
-                        memo.clear()
-                    memo[raw] = group
-                found[index] = group
-        for raw in invalid:
-            self.rejected[_reason_in(raw, mode)] += 1
-        return True
-
-    def _split_groups(self, body: bytes, *, interrupted: bool) -> list[tuple[TicMode, TicGroup]]:
-        """The valid groups of a frame body (any shape), counting everything else as rejected.
+    def _split_groups(self, body: bytes, *, interrupted: bool) -> list[tuple[str, TicGroup]]:
+        """The valid groups of a frame body (any shape) with their dialect; counts the rest.
 
         A LF starts a group and a CR ends it; bytes outside LF...CR are a lost group (malformed);
         a LF before the CR ends the group without a CR (malformed) and starts the next one. The
         group still open when the frame ends is malformed, or interrupted if the frame is.
         """
-        valid: list[tuple[TicMode, TicGroup]] = []
+        valid: list[tuple[str, TicGroup]] = []
         rejected = self.rejected
         pieces = body.split(b"\n")
         if pieces[0]:
@@ -384,22 +452,22 @@ class TicStreamParser:
                     rejected[MALFORMED] += 1  # a group that never saw its CR
                 continue
             raw = piece[:cr]
-            group_mode = _group_mode(raw)
-            group = self._memos[group_mode].get(raw) or self._check(group_mode, raw)
-            if group is None:
+            found = self._lookup(raw)
+            if found is None:
                 rejected[_reject_reason(raw)] += 1
             else:
-                valid.append((group_mode, group))
+                valid.append(found)
             if cr + 1 < len(piece):
                 rejected[MALFORMED] += 1  # bytes between a CR and the next LF
         return valid
 
-    def _check(self, mode: TicMode, raw: bytes) -> TicGroup | None:
-        """Fully check `raw` in `mode` and memoize it if valid."""
-        group = _CHECKS[mode](raw)
-        if group is not None and (limit := self.MEMO_MAX_ENTRIES):
-            memo = self._memos[mode]
-            if len(memo) >= limit:
-                memo.clear()
-            memo[raw] = group
-        return group
+    def _lookup(self, raw: bytes) -> tuple[str, TicGroup] | None:
+        """`_classify(raw)` through the memos (general path), memoizing what validates."""
+        for dialect in _dialects_for(raw):
+            group = self._memos[dialect].get(raw)
+            if group is not None:
+                return dialect, group
+        found = _classify(raw)
+        if found is not None:
+            self._memos[found[0]][raw] = found[1]
+        return found
