@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -15,6 +16,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.energy_ledger.diagnostics import _redact_port
+from custom_components.energy_ledger.entity import TicEntity
 
 from .conftest import MeterFeed, TicLine
 from .test_tic_end_to_end import ADSC, setup_meter, state_of, wait_for
@@ -85,3 +87,24 @@ def test_port_redaction() -> None:
     assert _redact_port(by_id) == "/dev/serial/by-id/**REDACTED**"
     assert _redact_port("socket://192.168.1.20:3333") == "socket://**REDACTED**"
     assert _redact_port("/dev/ttyUSB0") == "/dev/ttyUSB0"
+
+
+async def test_disabled_by_default_entities_show_decoded_values(
+    hass: HomeAssistant,
+    tic_line: TicLine,
+    meter: MeterFeed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a user gets when enabling the hidden ones: day profile, virtual relays, STGE peaks."""
+    monkeypatch.setattr(TicEntity, "entity_registry_enabled_default", True)
+    await setup_meter(hass, tic_line.port)
+    await wait_for(lambda: state_of(hass, "sensor", "pjourf+1") not in (None, "unavailable"))
+    # PJOURF+1 "00004001 06004002 22004001 NONUTILE...": start time and tariff index per block.
+    assert state_of(hass, "sensor", "pjourf+1") == "00:00 1, 06:00 2, 22:00 1"
+    assert state_of(hass, "sensor", "easd01") == "21849.106"
+    assert state_of(hass, "binary_sensor", "relay_2") == "off"
+    # STGE 463A0800: bits 28-29 = 0 (no notice), bits 30-31 = 1 (PM1 in progress).
+    assert state_of(hass, "sensor", "mobile_peak_notice") == "none"
+    assert state_of(hass, "sensor", "mobile_peak_active") == "pm1"
+    # Bit 23 (CPL synchronised) is 0 in 463A0800.
+    assert state_of(hass, "binary_sensor", "cpl_synchronised") == "off"
