@@ -99,18 +99,17 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
             }
         )
 
-    async def _async_detect(self, port: str) -> str | None:
-        """Read the port; return an error key, or None with the detection stored."""
+    async def _async_read_meter(self, port: str) -> str | None:
+        """Read the port and claim the meter's address as unique id; an error key, or None."""
         try:
             detection = await detect(port)
-        except TicPortError as err:
-            return err.reason
-        except NoTicDataError as err:
+        except (TicPortError, NoTicDataError) as err:
             return err.reason
         profile = profile_of(detection.frame)
         if profile.address is None:
             return "no_address"
         self._port, self._detection, self._profile = port, detection, profile
+        await self.async_set_unique_id(profile.address)
         return None
 
     def _entry_data(self) -> dict[str, Any]:
@@ -125,10 +124,7 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
         """Choose or type the port; it is read before going further."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            port = user_input[CONF_PORT].strip()
-            if not (error := await self._async_detect(port)):
-                assert self._profile is not None
-                await self.async_set_unique_id(self._profile.address)
+            if not (error := await self._async_read_meter(user_input[CONF_PORT].strip())):
                 self._abort_if_unique_id_configured(updates=self._entry_data())
                 return await self.async_step_confirm()
             errors["base"] = error
@@ -151,9 +147,7 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._port is not None
         errors: dict[str, str] = {}
         if user_input is not None:
-            if not (error := await self._async_detect(self._port)):
-                assert self._profile is not None
-                await self.async_set_unique_id(self._profile.address)
+            if not (error := await self._async_read_meter(self._port)):
                 self._abort_if_unique_id_configured(updates=self._entry_data())
                 return await self.async_step_confirm()
             errors["base"] = error
@@ -182,10 +176,7 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            port = user_input[CONF_PORT].strip()
-            if not (error := await self._async_detect(port)):
-                assert self._profile is not None
-                await self.async_set_unique_id(self._profile.address)
+            if not (error := await self._async_read_meter(user_input[CONF_PORT].strip())):
                 self._abort_if_unique_id_mismatch(reason="wrong_meter")
                 return self.async_update_reload_and_abort(entry, data_updates=self._entry_data())
             errors["base"] = error
