@@ -400,9 +400,13 @@ def run(frames_count: int, chunk: int, repeat: int) -> dict[str, Any]:
                     "contestant": name,
                     "frames": len(frames),
                     "frame_bytes": round(sum(map(len, frames)) / len(frames)),
-                    "frames_per_s": len(frames) / seconds,
-                    "us_per_frame": seconds / len(frames) * 1e6,
-                    "memo_hit_rate": hit_rate if name.startswith("energy_ledger") else None,
+                    "frames_per_s": round(len(frames) / seconds),
+                    "us_per_frame": round(seconds / len(frames) * 1e6, 2),
+                    "memo_hit_rate": (
+                        round(hit_rate, 3)
+                        if name.startswith("energy_ledger") and "no memo" not in name
+                        else None
+                    ),
                 }
             )
         if not historic and PYTELEINFO is not None:
@@ -452,7 +456,7 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "stream": stream,
                     "contestant": name,
                     "vs": baseline,
-                    "ratio": value / reference,
+                    "ratio": round(value / reference, 2),
                     "target": target,
                 }
             )
@@ -481,6 +485,8 @@ def print_table(report: dict[str, Any]) -> None:
         hits = "" if row["memo_hit_rate"] is None else f"{row['memo_hit_rate']:.0%}"
         if "no memo" in row["contestant"]:
             hits = "off"
+        elif row["memo_hit_rate"] is not None and row["memo_hit_rate"] < 1:
+            hits = f"{row['memo_hit_rate']:.1%}"
         print(
             f"{row['mode']:9} {row['stream']:10} {row['contestant']:25} "
             f"{row['frames_per_s']:10.0f} {row['us_per_frame']:9.1f} {hits}"

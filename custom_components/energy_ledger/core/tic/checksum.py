@@ -15,17 +15,12 @@ from __future__ import annotations
 
 from .encode import checksum
 
-__all__ = ["checksum", "checksum_standard", "historic_checksum_mode", "standard_checksum_ok"]
+__all__ = ["checksum", "checksum_standard", "historic_checksum_mode"]
 
 
 def checksum_standard(payload: bytes) -> int:
     """The checksum of a standard group whose `payload` runs from the label to the last HT."""
     return checksum(payload)
-
-
-def standard_checksum_ok(group: bytes) -> bool:
-    """Whether a standard group (the bytes between LF and CR) ends with its right checksum."""
-    return len(group) >= 2 and checksum(group[:-1]) == group[-1]
 
 
 def historic_checksum_mode(group: bytes) -> int | None:
