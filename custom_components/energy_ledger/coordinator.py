@@ -16,13 +16,14 @@ from datetime import datetime
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_utc_time_change
+from homeassistant.helpers.event import async_call_later, async_track_utc_time_change
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_BAUDRATE, CONF_MIN_WRITE_INTERVAL, CONF_PORT, DEFAULT_MIN_WRITE_INTERVAL
 from .core.reading import Reading
 from .core.tic import TicFrame, decode_frame
 from .core.tic.short_frames import complete_short_frame, is_short_frame
+from .repairs import PORT_UNAVAILABLE_MINUTES, clear_port_unavailable, raise_port_unavailable
 from .sources.tic_serial import TicSerialSource
 
 RECENT_FRAMES = 5
@@ -56,6 +57,7 @@ class TicCoordinator:
         self._labels_listeners: list[LabelsListener] = []
         self._unsub_hourly: CALLBACK_TYPE | None = None
         self._last_long_frame: TicFrame | None = None
+        self._unsub_port_issue: CALLBACK_TYPE | None = None
 
     @property
     def min_write_interval(self) -> float:
@@ -64,18 +66,33 @@ class TicCoordinator:
 
     @callback
     def async_start(self) -> None:
-        """Start the hourly flush; the source is started by the caller."""
+        """Start the hourly flush and the port watch; the source is started by the caller."""
         # Statistics hours are UTC hours: a local-time timer would miss them in half-hour zones.
         self._unsub_hourly = async_track_utc_time_change(
             self.hass, self._flush_hour, minute=59, second=59
         )
+        self._watch_port()
 
     @callback
     def async_stop(self) -> None:
-        """Stop the hourly flush."""
-        if self._unsub_hourly is not None:
-            self._unsub_hourly()
-            self._unsub_hourly = None
+        """Stop the timers and withdraw the repair issue of this entry."""
+        for unsub in (self._unsub_hourly, self._unsub_port_issue):
+            if unsub is not None:
+                unsub()
+        self._unsub_hourly = self._unsub_port_issue = None
+        clear_port_unavailable(self.hass, self.entry)
+
+    def _watch_port(self) -> None:
+        """Raise the repair issue if the port is still unreadable after a few minutes."""
+
+        @callback
+        def still_unavailable(_now: datetime) -> None:
+            self._unsub_port_issue = None
+            raise_port_unavailable(self.hass, self.entry, self.source.last_error)
+
+        self._unsub_port_issue = async_call_later(
+            self.hass, PORT_UNAVAILABLE_MINUTES * 60, still_unavailable
+        )
 
     @callback
     def async_add_listener(self, listener: UpdateListener) -> CALLBACK_TYPE:
@@ -113,6 +130,13 @@ class TicCoordinator:
     def handle_connection(self, connected: bool) -> None:
         """The link went up or down: every entity writes at once (availability, link sensor)."""
         self.connected = connected
+        if connected:
+            if self._unsub_port_issue is not None:
+                self._unsub_port_issue()
+                self._unsub_port_issue = None
+            clear_port_unavailable(self.hass, self.entry)
+        else:
+            self._watch_port()
         self._notify(flush=True)
 
     @callback

@@ -9,6 +9,7 @@ from datetime import timedelta
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -226,3 +227,30 @@ async def test_historic_three_phase_overload_keeps_other_values(
         assert state_of(hass, "sensor", "tariff_period") == "base"
     finally:
         await feed.stop()
+
+
+async def test_repair_issue_while_the_port_stays_unreadable(
+    hass: HomeAssistant, tic_line: TicLine, meter: MeterFeed
+) -> None:
+    """Minutes without the adapter raise a repair issue; frames again withdraw it."""
+    entry = await setup_meter(hass, tic_line.port)
+    await wait_for(lambda: state_of(hass, "sensor", "sinsts") == "2700")
+    issue_id = f"port_unavailable_{entry.entry_id}"
+    issues = ir.async_get(hass)
+
+    tic_line.unplug()
+    await wait_for(lambda: state_of(hass, "binary_sensor", "connection") == STATE_OFF)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None  # a short outage is not an issue
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=6))
+    await hass.async_block_till_done()
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "port_unavailable"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["port"] == tic_line.port
+
+    tic_line.plug()
+    await wait_for(lambda: state_of(hass, "sensor", "sinsts") == "2700", seconds=40)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
