@@ -53,27 +53,14 @@ CAPTURES = REPO_ROOT.parent / "shared" / "tic-captures"
 sys.path.insert(0, str(REPO_ROOT))
 
 from custom_components.energy_ledger.core.tic import framing  # noqa: E402
+from custom_components.energy_ledger.core.tic.decode import FrameDecoder, clear_memo  # noqa: E402
 from custom_components.energy_ledger.core.tic.encode import (  # noqa: E402
     encode_frame,
     encode_historic_group,
     encode_standard_group,
 )
 from custom_components.energy_ledger.core.tic.framing import TicStreamParser  # noqa: E402
-from custom_components.energy_ledger.core.tic.model import TicFrame  # noqa: E402
-
-DecodeFrame = Callable[[TicFrame, datetime], object]
-try:
-    from custom_components.energy_ledger.core.tic import decode as _decode
-
-    DECODE: DecodeFrame | None = _decode.decode_frame
-    DECODE_NOTE = "core/tic/decode.py found: energy_ledger+decode = TicStreamParser + decode_frame"
-    # decode.py memoizes decoded groups module-wide: empty it before each run, or the replayed
-    # realistic stream would find every value decoded by the previous run.
-    CLEAR_DECODE_MEMO: Callable[[], object] = getattr(_decode, "clear_memo", object)
-except ImportError as err:  # pragma: no cover - depends on the other engineers' progress
-    DECODE = None
-    DECODE_NOTE = f"core/tic/decode.py not importable ({err}): typed decoding not measured"
-    CLEAR_DECODE_MEMO = object  # nothing to clear
+from tools.tic_simulator import MeterModel  # noqa: E402
 
 try:
     import teleinfo
@@ -225,15 +212,17 @@ class OursParser:
 
 
 class OursDecoded:
-    """TicStreamParser followed by decode_frame on every frame."""
+    """TicStreamParser followed by typed decoding into a Reading, as the integration runs them."""
 
-    def __init__(self, decode: DecodeFrame) -> None:
+    def __init__(self) -> None:
         self.parser = TicStreamParser()
-        self.decode = decode
-        CLEAR_DECODE_MEMO()
+        self.decoder = FrameDecoder()
+        # decode.py memoizes decoded groups module-wide: empty it before each run, or the
+        # replayed realistic stream would find every value decoded by the previous run.
+        clear_memo()
 
     def feed(self, data: bytes) -> int:
-        decode = self.decode
+        decode = self.decoder.decode
         count = 0
         for frame in self.parser.feed(data):
             decode(frame, RECEIVED_AT)
@@ -372,20 +361,38 @@ def memo_hit_rate(chunks: list[bytes]) -> float:
     return 1 - checks / parser.groups_valid
 
 
+def simulated_meter_frames(mode: str, count: int) -> list[bytes]:
+    """Consecutive frames of the household simulator (tools/tic_simulator.py) at the line's pace.
+
+    What a real meter sends: the values move as a household's load and sun move, so between two
+    frames only the groups that really change differ (clock, powers, currents, the busy index).
+    """
+    model = MeterModel(
+        mode,
+        phases=3 if mode == "standard" else 1,
+        producer=mode == "standard",
+        seed=9,
+        start=RECEIVED_AT,
+    )
+    period = 1.3 if mode == "standard" else 2.3
+    return list(model.frames(period, count))
+
+
 def run(frames_count: int, chunk: int, repeat: int) -> dict[str, Any]:
     datasets = {
         ("historic", "repeated"): cycle(real_historic_frames(), frames_count),
         ("historic", "realistic"): realistic_historic_frames(frames_count),
+        ("historic", "simulated meter"): simulated_meter_frames("historic", frames_count),
         ("standard", "repeated"): cycle(real_standard_frames(), frames_count),
         ("standard", "realistic"): realistic_standard_frames(frames_count),
+        ("standard", "simulated meter"): simulated_meter_frames("standard", frames_count),
     }
     rows: list[dict[str, Any]] = []
     for (mode, kind), frames in datasets.items():
         chunks = chunked(frames, chunk)
         historic = mode == "historic"
         contestants: dict[str, Callable[[], Feeder]] = {"energy_ledger": OursParser}
-        if DECODE is not None:
-            contestants["energy_ledger+decode"] = partial(OursDecoded, DECODE)
+        contestants["energy_ledger+decode"] = OursDecoded
         if kind == "realistic":
             contestants["energy_ledger (no memo)"] = lambda: OursParser(NoMemoParser())
         if historic and PYTELEINFO is not None:
@@ -427,7 +434,6 @@ def run(frames_count: int, chunk: int, repeat: int) -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "pyteleinfo": PYTELEINFO_VERSION,
-        "decode": DECODE_NOTE,
         "chunk_bytes": chunk,
         "repeat": repeat,
         "results": rows,
@@ -468,7 +474,6 @@ def print_table(report: dict[str, Any]) -> None:
         f"Python {report['python']} ({report['machine']}), pyteleinfo {report['pyteleinfo']}, "
         f"chunks of {report['chunk_bytes']} bytes, best of {report['repeat']} runs"
     )
-    print(report["decode"])
     print()
     header = (
         f"{'mode':9} {'stream':10} {'contestant':25} {'frames/s':>10} {'µs/frame':>9} memo hits"

@@ -21,7 +21,8 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_BAUDRATE, CONF_MIN_WRITE_INTERVAL, CONF_PORT, DEFAULT_MIN_WRITE_INTERVAL
 from .core.reading import Reading
-from .core.tic import TicFrame, decode_frame
+from .core.tic import TicFrame
+from .core.tic.decode import FrameDecoder
 from .core.tic.short_frames import complete_short_frame, is_short_frame
 from .repairs import PORT_UNAVAILABLE_MINUTES, clear_port_unavailable, raise_port_unavailable
 from .sources.tic_serial import TicSerialSource
@@ -57,6 +58,7 @@ class TicCoordinator:
         self._labels_listeners: list[LabelsListener] = []
         self._unsub_hourly: CALLBACK_TYPE | None = None
         self._last_long_frame: TicFrame | None = None
+        self._decoder = FrameDecoder()
         self._unsub_port_issue: CALLBACK_TYPE | None = None
 
     @property
@@ -114,7 +116,7 @@ class TicCoordinator:
             self._last_long_frame = frame
         elif self._last_long_frame is not None:
             frame = complete_short_frame(frame, self._last_long_frame)
-        reading = decode_frame(frame, now)
+        reading = self._decoder.decode(frame, now)
         self.reading = reading
         self.frames_received += 1
         self.recent_frames.append(frame)

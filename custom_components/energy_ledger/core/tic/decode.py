@@ -19,7 +19,7 @@ from typing import Final
 from ..reading import Reading
 from .horodate import parse_horodate
 from .labels import IMPORT_REGISTER_LABELS, LABELS, LabelKind
-from .model import TicFrame, TicMode
+from .model import TicFrame, TicGroup, TicMode
 from .stge import (
     decode_day_profile,
     decode_demain,
@@ -138,32 +138,91 @@ def _str_or_none(value: object) -> str | None:
     return value if type(value) is str and value else None
 
 
+def _decode_into(
+    group: TicGroup, values: dict[str, object], timestamps: dict[str, datetime | None]
+) -> None:
+    """Put one group's typed value (and horodate) into `values`, or take its label out."""
+    label = group.label
+    horodate = group.horodate
+    key = (label, group.data, horodate)
+    decoded = _memo.get(key)
+    if decoded is None:
+        decoded = _decode_group(label, group.data, horodate)
+        if len(_memo) >= MEMO_SIZE:
+            _memo.clear()
+        _memo[key] = decoded
+    value, stamp = decoded
+    if value is _INVALID:
+        values.pop(label, None)
+        timestamps.pop(label, None)
+        return
+    values[label] = value
+    if horodate is not None:
+        timestamps[label] = stamp
+    else:
+        timestamps.pop(label, None)
+
+
+def _decode_groups(
+    groups: tuple[TicGroup, ...],
+) -> tuple[dict[str, object], dict[str, datetime | None]]:
+    values: dict[str, object] = {}
+    timestamps: dict[str, datetime | None] = {}
+    for group in groups:
+        _decode_into(group, values, timestamps)
+    return values, timestamps
+
+
 def decode_frame(frame: TicFrame, received_at: datetime) -> Reading:
     """Decode a checksum-valid frame into a `Reading`. Never raises.
 
     `received_at` should be timezone-aware. Standard and historic labels are handled alike
-    (a frame is decoded by its labels, not by `frame.mode`).
+    (a frame is decoded by its labels, not by `frame.mode`). A stream of frames is decoded
+    faster by a `FrameDecoder`.
     """
-    memo = _memo
-    values: dict[str, object] = {}
-    timestamps: dict[str, datetime | None] = {}
-    for group in frame.groups:
-        label = group.label
-        horodate = group.horodate
-        key = (label, group.data, horodate)
-        decoded = memo.get(key)
-        if decoded is None:
-            decoded = _decode_group(label, group.data, horodate)
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[key] = decoded
-        value, stamp = decoded
-        if value is _INVALID:
-            continue
-        values[label] = value
-        if horodate is not None:
-            timestamps[label] = stamp
+    return _reading(*_decode_groups(frame.groups), received_at)
 
+
+class FrameDecoder:
+    """Decodes the frames of one stream, redoing only the groups that changed.
+
+    The framing parser hands out the very same `TicGroup` object for identical group bytes, so a
+    group that is the same object as in the previous frame has the same value and horodate:
+    only the groups that moved (clock, powers, the busy index) are decoded again. A frame whose
+    shape changed (a label added, gone or moved) is decoded in full.
+    """
+
+    __slots__ = ("_groups", "_timestamps", "_values")
+
+    def __init__(self) -> None:
+        self._groups: tuple[TicGroup, ...] = ()
+        self._values: dict[str, object] = {}
+        self._timestamps: dict[str, datetime | None] = {}
+
+    def decode(self, frame: TicFrame, received_at: datetime) -> Reading:
+        """Like `decode_frame`, for the next frame of this stream."""
+        groups = frame.groups
+        previous = self._groups
+        if len(groups) == len(previous):
+            values = self._values.copy()
+            timestamps = self._timestamps.copy()
+            for group, before in zip(groups, previous, strict=True):
+                if group is before:
+                    continue
+                if group.label != before.label:
+                    values, timestamps = _decode_groups(groups)
+                    break
+                _decode_into(group, values, timestamps)
+        else:
+            values, timestamps = _decode_groups(groups)
+        self._groups, self._values, self._timestamps = groups, values, timestamps
+        return _reading(values, timestamps, received_at)
+
+
+def _reading(
+    values: dict[str, object], timestamps: dict[str, datetime | None], received_at: datetime
+) -> Reading:
+    """The Reading of decoded values: the normalized fields are read from the labels."""
     get = values.get
     registers: dict[str, int] = {}
     for label in _STANDARD_REGISTERS:
