@@ -12,6 +12,8 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_PORT
+from .core.tic import TicFrame
+from .core.tic.profile import profile_of
 from .entry import EnergyLedgerConfigEntry
 
 PERSONAL_LABELS = frozenset({"ADSC", "ADCO", "PRM"})
@@ -22,6 +24,18 @@ def _redact_port(port: str) -> str:
     if "://" in port:
         return port.split("://", 1)[0] + "://" + REDACTED
     return port.rsplit("/", 1)[0] + "/" + REDACTED if "/by-id/" in port else port
+
+
+def _meter_profile(frame: TicFrame | None) -> dict[str, Any] | None:
+    """Phases, producer and tariff option of the meter, from its last frame (no address)."""
+    if frame is None:
+        return None
+    profile = profile_of(frame)
+    return {
+        "three_phase": profile.three_phase,
+        "producer": profile.producer,
+        "tariff_option": profile.tariff_option,
+    }
 
 
 async def async_get_config_entry_diagnostics(
@@ -50,6 +64,9 @@ async def async_get_config_entry_diagnostics(
             "frames_valid": parser.frames_valid,
             "rejected_groups": dict(parser.rejected),
         },
+        "meter": _meter_profile(
+            coordinator.recent_frames[-1] if coordinator.recent_frames else None
+        ),
         "frames_received": coordinator.frames_received,
         "labels": sorted(coordinator.labels),
         "meter_clock_drift_s": coordinator.meter_clock_drift,

@@ -75,6 +75,11 @@ async def test_diagnostics_are_redacted(
     assert diagnostics["source"]["baudrate"] == 9600
     assert diagnostics["source"]["connected"] is True
     assert diagnostics["source"]["frames_valid"] >= 1
+    assert diagnostics["meter"] == {
+        "three_phase": True,
+        "producer": False,
+        "tariff_option": "TEMPO",
+    }
     frame = diagnostics["recent_frames"][-1]
     assert frame["ADSC"] == frame["PRM"] == "**REDACTED**"
     assert frame["EAST"] == "021849106"
