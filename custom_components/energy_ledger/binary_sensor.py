@@ -52,6 +52,15 @@ def _relay(number: int) -> Callable[[TicCoordinator], bool | None]:
     return is_on
 
 
+def _phase_present(number: int) -> Callable[[TicCoordinator], bool | None]:
+    def is_on(coordinator: TicCoordinator) -> bool | None:
+        reading = coordinator.reading
+        phases = None if reading is None else reading.values.get("PPOT")
+        return phases[number - 1] if isinstance(phases, tuple) else None
+
+    return is_on
+
+
 BINARY_SENSORS: tuple[TicBinarySensorEntityDescription, ...] = (
     TicBinarySensorEntityDescription(
         key="connection",
@@ -123,6 +132,17 @@ BINARY_SENSORS: tuple[TicBinarySensorEntityDescription, ...] = (
             is_on_fn=_relay(number),
         )
         for number in range(1, 9)
+    ),
+    *(
+        TicBinarySensorEntityDescription(
+            key=f"phase_{number}_present",
+            translation_key=f"phase_{number}_present",
+            device_class=BinarySensorDeviceClass.POWER,
+            entity_category=EntityCategory.DIAGNOSTIC,
+            present_fn=lambda reading: "PPOT" in reading.values,
+            is_on_fn=_phase_present(number),
+        )
+        for number in range(1, 4)
     ),
 )
 

@@ -204,6 +204,7 @@ async def test_historic_three_phase_overload_keeps_other_values(
             encode_historic_group("IINST2", "002"),
             encode_historic_group("IINST3", "000"),
             encode_historic_group("PAPP", "00540"),
+            encode_historic_group("PPOT", "02"),  # bit 1 set: phase 1 has no voltage
         ]
     )
     short_frame = encode_frame(
@@ -225,6 +226,8 @@ async def test_historic_three_phase_overload_keeps_other_values(
         assert state_of(hass, "sensor", "base") == "1181.243"
         assert state_of(hass, "sensor", "papp") == "540"
         assert state_of(hass, "sensor", "tariff_period") == "base"
+        assert state_of(hass, "binary_sensor", "phase_1_present") == STATE_OFF
+        assert state_of(hass, "binary_sensor", "phase_2_present") == STATE_ON
     finally:
         await feed.stop()
 
