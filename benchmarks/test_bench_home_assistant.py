@@ -68,11 +68,11 @@ async def test_event_loop_time_per_frame(hass: HomeAssistant) -> None:
 
     entry = await _meter(hass)
     coordinator = entry.runtime_data.coordinator
-    coordinator.handle_frame(frames[0], 0.0)
+    coordinator.handle_frame(frames[0])
     await hass.async_block_till_done()
     loop_start = time.perf_counter()
     for frame in frames:
-        coordinator.handle_frame(frame, 0.0)
+        coordinator.handle_frame(frame)
         await hass.async_block_till_done()
     loop_us = (time.perf_counter() - loop_start) / len(frames) * 1e6
     print(
@@ -108,7 +108,7 @@ async def test_state_writes_in_a_day(hass: HomeAssistant, freezer: FrozenDateTim
     next_flush = START.replace(minute=59, second=59)
     while now < START + timedelta(days=1):
         for frame in parser.feed(model.frame_at(now)):
-            coordinator.handle_frame(frame, 0.0)
+            coordinator.handle_frame(frame)
             frames += 1
         if not ours:
             await hass.async_block_till_done()

@@ -3,8 +3,10 @@
 A Linky sends a frame every one or two seconds. Writing every entity at that pace would fill the
 recorder of a Raspberry Pi with rows nobody reads, so entities ask the coordinator whether to
 write: on a change of value at most every `min_write_interval` seconds, at once on a change of
-availability, and always just before each hour ends so hourly statistics see the last value of
-the hour.
+availability, and without limit in the last second of every UTC hour — a timer at HH:59:59 writes
+what was held back and any frame arriving in that second is written too — so the last state the
+recorder sees in an hour is the meter's last value of that hour and hourly statistics match the
+registers exactly.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class TicCoordinator:
         return lambda: self._labels_listeners.remove(listener)
 
     @callback
-    def handle_frame(self, frame: TicFrame, _monotonic: float) -> None:
+    def handle_frame(self, frame: TicFrame) -> None:
         """Decode a frame from the source and notify entities."""
         now = dt_util.utcnow()
         if not is_short_frame(frame):

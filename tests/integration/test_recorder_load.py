@@ -69,7 +69,7 @@ async def test_hours_of_frames_write_little_and_hourly_sums_are_exact(
     next_flush = START.replace(minute=59, second=59)
     while now < end:
         for frame in parser.feed(model.frame_at(now)):
-            coordinator.handle_frame(frame, 0.0)
+            coordinator.handle_frame(frame)
             frames += 1
         if first_registers is None:
             first_registers = model.registers()

@@ -36,7 +36,7 @@ async def test_line_noise_then_recovery_logs_once_each_way(
     source = TicSerialSource(
         tic_line.port,
         baudrate_hint=9600,
-        on_frame=lambda f, _t: frames.append(f),
+        on_frame=frames.append,
         on_connection=links.append,
     )
     valid = one_frame(STANDARD_TRI.read_bytes())

@@ -136,14 +136,14 @@ async def detect(port: str, baudrates: Sequence[int] = BAUDRATES) -> Detection:
         return detection
 
 
-type FrameCallback = Callable[[TicFrame, float], None]
+type FrameCallback = Callable[[TicFrame], None]
 type ConnectionCallback = Callable[[bool], None]
 
 
 class TicSerialSource:
     """Keeps one TIC port read, whatever happens to the dongle, until `run()` is cancelled.
 
-    Callbacks run in the event loop: `on_frame(frame, monotonic_time)` for every frame,
+    Callbacks run in the event loop: `on_frame(frame)` for every frame,
     `on_connection(connected)` when the port is opened and a frame was read, or lost.
     """
 
@@ -194,7 +194,7 @@ class TicSerialSource:
                     lost_logged = False
                     backoff = BACKOFF_START
                     self._set_connected(True)
-                    self._on_frame(detection.frame, time.monotonic())
+                    self._on_frame(detection.frame)
                     await self._read_until_silent(reader)
                 self.last_error = f"no valid frame for {SILENCE_BEFORE_REDETECT:.0f} s"
             except (TicPortError, NoTicDataError) as err:
@@ -227,6 +227,6 @@ class TicSerialSource:
             now = time.monotonic()
             for frame in self.parser.feed(chunk):
                 last_frame = now
-                self._on_frame(frame, now)
+                self._on_frame(frame)
             if now - last_frame > SILENCE_BEFORE_REDETECT:
                 return
