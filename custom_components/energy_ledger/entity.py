@@ -120,15 +120,16 @@ def async_add_entities_as_labels_appear[D: TicEntityDescription](
         if reg.domain == platform
     }
 
-    def describe_labels(labels: Iterable[str]) -> None:
+    def describe_unknown_labels(labels: Iterable[str]) -> None:
         if describe_unknown_label is None:
             return
         for label in labels:
-            description = describe_unknown_label(label)
-            pending.setdefault(unique_id_for(coordinator, description.key), description)
+            if label not in LABELS:
+                description = describe_unknown_label(label)
+                pending.setdefault(unique_id_for(coordinator, description.key), description)
 
     prefix = unique_id_for(coordinator, "")
-    describe_labels(
+    describe_unknown_labels(
         uid.removeprefix(prefix).upper()
         for uid in registered
         if uid.startswith(prefix) and uid not in pending
@@ -143,7 +144,7 @@ def async_add_entities_as_labels_appear[D: TicEntityDescription](
 
     @callback
     def on_new_labels(labels: frozenset[str]) -> None:
-        describe_labels(label for label in labels if label not in LABELS)
+        describe_unknown_labels(labels)
         reading = coordinator.reading
         if reading is not None:
             add(uid for uid, d in list(pending.items()) if d.present_fn(reading))

@@ -168,7 +168,7 @@ async def test_label_appearing_later_adds_its_entity(
     address = encode_standard_group("ADSC", ADSC)
     feed = MeterFeed(tic_line, encode_frame([address, encode_standard_group("EAST", "000001000")]))
     try:
-        await setup_meter(hass, tic_line.port)
+        entry = await setup_meter(hass, tic_line.port)
         await wait_for(lambda: state_of(hass, "sensor", "east") == "1.0")
         assert state_of(hass, "sensor", "eait") is None
         feed.frame = encode_frame(
@@ -185,6 +185,12 @@ async def test_label_appearing_later_adds_its_entity(
         unknown = hass.states.get(entity_id(hass, "sensor", "newlbl"))
         assert unknown is not None
         assert unknown.attributes["friendly_name"] == "Linky three-phase TIC label NEWLBL"
+        # Restarted with the dongle out: it comes back unavailable, not missing.
+        tic_line.unplug()
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert state_of(hass, "sensor", "newlbl") == STATE_UNAVAILABLE
+        assert state_of(hass, "sensor", "eait") == STATE_UNAVAILABLE
     finally:
         await feed.stop()
 
