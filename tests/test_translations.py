@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from custom_components.energy_ledger.binary_sensor import BINARY_SENSORS
-from custom_components.energy_ledger.sensor import DERIVED_SENSORS, LABEL_SENSORS
+from custom_components.energy_ledger.binary_sensor import BINARY_SENSORS, MQTT_BINARY_SENSORS
+from custom_components.energy_ledger.sensor import DERIVED_SENSORS, LABEL_SENSORS, MQTT_SENSORS
 
 COMPONENT = Path(__file__).resolve().parents[1] / "custom_components" / "energy_ledger"
 
@@ -41,8 +41,8 @@ def test_every_entity_has_a_name(language: str) -> None:
     """Every description's translation key has a name, and enum states are all translated."""
     entity = _load(language)["entity"]
     for platform, descriptions in (
-        ("sensor", (*LABEL_SENSORS, *DERIVED_SENSORS)),
-        ("binary_sensor", BINARY_SENSORS),
+        ("sensor", (*LABEL_SENSORS, *DERIVED_SENSORS, *MQTT_SENSORS)),
+        ("binary_sensor", (*BINARY_SENSORS, *MQTT_BINARY_SENSORS)),
     ):
         for description in descriptions:
             texts = entity[platform][description.translation_key]

@@ -18,7 +18,13 @@ from .coordinator import TicCoordinator
 from .core.reading import Reading
 from .core.tic import Stge
 from .entity import TicEntity, TicEntityDescription, async_add_entities_as_labels_appear
-from .entry import EnergyLedgerConfigEntry
+from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
+from .mqtt_coordinator import MeterState
+from .mqtt_entity import (
+    MqttMeterEntity,
+    MqttMeterEntityDescription,
+    async_add_entities_as_meters_appear,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -161,12 +167,91 @@ class TicBinarySensor(TicEntity, BinarySensorEntity):
         return self.entity_description.is_on_fn(self.coordinator)
 
 
+@dataclass(frozen=True, kw_only=True)
+class MqttBinarySensorEntityDescription(MqttMeterEntityDescription, BinarySensorEntityDescription):
+    """An MQTT meter binary sensor: how to read its state from the meter's latest state."""
+
+    is_on_fn: Callable[[MeterState], bool | None]
+    unseen_is_on: bool | None = None
+    """The state before the meter spoke in this run (after a restart): unknown by default."""
+
+
+def _reading_flag(key: str) -> Callable[[MeterState], bool | None]:
+    def is_on(meter: MeterState) -> bool | None:
+        flag = None if meter.reading is None else meter.reading.values.get(key)
+        return flag if isinstance(flag, bool) else None
+
+    return is_on
+
+
+MQTT_BINARY_SENSORS: tuple[MqttBinarySensorEntityDescription, ...] = (
+    MqttBinarySensorEntityDescription(
+        key="connection",
+        translation_key="connection",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        shown_key=None,
+        is_on_fn=lambda meter: meter.online,
+        unseen_is_on=False,
+    ),
+    MqttBinarySensorEntityDescription(
+        key="import_active",
+        translation_key="import_active",
+        device_class=BinarySensorDeviceClass.POWER,
+        shown_key="import.active",
+        is_on_fn=_reading_flag("import.active"),
+    ),
+    MqttBinarySensorEntityDescription(
+        key="export_active",
+        translation_key="export_active",
+        device_class=BinarySensorDeviceClass.POWER,
+        shown_key="export.active",
+        is_on_fn=_reading_flag("export.active"),
+    ),
+    MqttBinarySensorEntityDescription(
+        key="solar_generating",
+        translation_key="solar_generating",
+        device_class=BinarySensorDeviceClass.POWER,
+        shown_key="solar.generating",
+        is_on_fn=_reading_flag("solar.generating"),
+    ),
+)
+
+
+class MqttMeterBinarySensor(MqttMeterEntity, BinarySensorEntity):
+    """A binary sensor whose state comes from the latest messages of its MQTT meter."""
+
+    entity_description: MqttBinarySensorEntityDescription
+
+    def _shown_value(self) -> object:
+        return self.is_on
+
+    @property
+    def is_on(self) -> bool | None:
+        """The flag from the meter's latest messages."""
+        meter = self.meter
+        if meter is None:
+            return self.entity_description.unseen_is_on
+        return self.entity_description.is_on_fn(meter)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnergyLedgerConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add binary sensors as the meter's labels appear."""
+    """Add binary sensors as the meter's labels appear, or as MQTT meters appear."""
+    if isinstance(entry.runtime_data, MqttRuntimeData):
+        async_add_entities_as_meters_appear(
+            hass,
+            entry,
+            Platform.BINARY_SENSOR,
+            descriptions=MQTT_BINARY_SENSORS,
+            entity_factory=MqttMeterBinarySensor,
+            async_add_entities=async_add_entities,
+        )
+        return
     async_add_entities_as_labels_appear(
         hass,
         entry,

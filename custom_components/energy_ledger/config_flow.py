@@ -1,4 +1,8 @@
-"""Add a Linky from the UI: pick or type a port, see what the meter is, confirm.
+"""Add a Linky from the UI (pick or type a port, see what the meter is, confirm) or a broker.
+
+The user step is a menu: a Linky on a serial port, or MQTT smart meters on a broker. The MQTT
+branch connects to the broker once before the entry is created, so a wrong host, password or
+TLS setting is explained in the form. Its unique id is the broker and what is read there.
 
 The flow reads the port before anything is created, so a wrong path, a permission problem or a
 meter in the other TIC mode is explained in the form instead of surfacing later as an entity
@@ -21,6 +25,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -28,19 +33,39 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
 from .const import (
     CONF_BAUDRATE,
+    CONF_HOST,
+    CONF_KIND,
     CONF_MIN_WRITE_INTERVAL,
     CONF_MODE,
+    CONF_MQTT_PORT,
+    CONF_PASSWORD,
     CONF_PORT,
+    CONF_PROFILE,
+    CONF_TLS,
+    CONF_TLS_INSECURE,
+    CONF_TOPIC_PREFIX,
+    CONF_USERNAME,
     DEFAULT_MIN_WRITE_INTERVAL,
+    DEFAULT_MQTT_PORT,
+    DEFAULT_V1_PREFIX,
     DOMAIN,
+    KIND_MQTT,
+    KIND_TIC,
+    PROFILE_ENERLINK_V1,
+    PROFILES,
 )
 from .core.tic.profile import MeterProfile, profile_of
-from .entry import EnergyLedgerConfigEntry
+from .entry import EnergyLedgerConfigEntry, entry_kind
+from .mqtt_coordinator import settings_from_entry
+from .sources.mqtt import test_connection
 from .sources.tic_serial import Detection, NoTicDataError, TicPortError, detect
 
 BY_ID_DIR = Path("/dev/serial/by-id")
@@ -58,8 +83,64 @@ def _stable_path(device: str) -> str:
     return _stable_port_paths().get(os.path.realpath(device), device)
 
 
+MQTT_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_MQTT_PORT, default=DEFAULT_MQTT_PORT): NumberSelector(
+            NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Optional(CONF_USERNAME): TextSelector(),
+        vol.Optional(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        vol.Required(CONF_TLS, default=False): BooleanSelector(),
+        vol.Required(CONF_TLS_INSECURE, default=False): BooleanSelector(),
+        vol.Required(CONF_PROFILE, default=PROFILE_ENERLINK_V1): SelectSelector(
+            SelectSelectorConfig(
+                options=list(PROFILES), translation_key=CONF_PROFILE, mode=SelectSelectorMode.LIST
+            )
+        ),
+        vol.Optional(CONF_TOPIC_PREFIX, default=DEFAULT_V1_PREFIX): TextSelector(),
+    }
+)
+
+
+def _mqtt_entry_data(user_input: dict[str, Any]) -> dict[str, Any]:
+    """What an MQTT entry stores, from the form: trimmed, typed, v1's prefix only for v1."""
+    profile = user_input[CONF_PROFILE]
+    tls = bool(user_input.get(CONF_TLS, False))
+    data: dict[str, Any] = {
+        CONF_KIND: KIND_MQTT,
+        CONF_HOST: user_input[CONF_HOST].strip(),
+        CONF_MQTT_PORT: int(user_input.get(CONF_MQTT_PORT, DEFAULT_MQTT_PORT)),
+        CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip() or None,
+        CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
+        CONF_TLS: tls,
+        CONF_TLS_INSECURE: tls and bool(user_input.get(CONF_TLS_INSECURE, False)),
+        CONF_PROFILE: profile,
+    }
+    if profile == PROFILE_ENERLINK_V1:
+        prefix = (user_input.get(CONF_TOPIC_PREFIX) or DEFAULT_V1_PREFIX).strip().strip("/")
+        data[CONF_TOPIC_PREFIX] = prefix or DEFAULT_V1_PREFIX
+    return data
+
+
+def _mqtt_unique_id(data: dict[str, Any]) -> str:
+    """Broker and what is read there: the same meters cannot be added twice."""
+    where = f"{data[CONF_HOST].lower()}:{data[CONF_MQTT_PORT]}"
+    if data[CONF_PROFILE] == PROFILE_ENERLINK_V1:
+        return f"{where}/{PROFILE_ENERLINK_V1}/{data[CONF_TOPIC_PREFIX]}"
+    return f"{where}/{data[CONF_PROFILE]}"
+
+
+def _mqtt_title(data: dict[str, Any]) -> str:
+    if data[CONF_PROFILE] == PROFILE_ENERLINK_V1:
+        return f"EnerLink {data[CONF_TOPIC_PREFIX]}"
+    return "EnerLink v2 meters"
+
+
 class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Config flow of a TIC meter."""
+    """Config flow of a TIC meter or of an MQTT broker with its meters."""
 
     VERSION = 1
 
@@ -115,12 +196,17 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
     def _entry_data(self) -> dict[str, Any]:
         assert self._detection is not None
         return {
+            CONF_KIND: KIND_TIC,
             CONF_PORT: self._port,
             CONF_MODE: str(self._detection.mode),
             CONF_BAUDRATE: self._detection.baudrate,
         }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Which kind of meter: a Linky on a serial port or MQTT smart meters on a broker."""
+        return self.async_show_menu(step_id="user", menu_options=["tic", "mqtt_broker"])
+
+    async def async_step_tic(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose or type the port; it is read before going further."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -130,7 +216,27 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = error
         default = user_input[CONF_PORT] if user_input else None
         return self.async_show_form(
-            step_id="user", data_schema=await self._async_port_schema(default), errors=errors
+            step_id="tic", data_schema=await self._async_port_schema(default), errors=errors
+        )
+
+    async def async_step_mqtt_broker(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Broker, login and payload profile; the broker is tried before the entry exists."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _mqtt_entry_data(user_input)
+            await self.async_set_unique_id(_mqtt_unique_id(data))
+            self._abort_if_unique_id_configured(error="broker_already_configured")
+            if not (error := await test_connection(settings_from_entry(data))):
+                return self.async_create_entry(title=_mqtt_title(data), data=data)
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="mqtt_broker",
+            data_schema=self.add_suggested_values_to_schema(
+                MQTT_SCHEMA, {k: v for k, v in (user_input or {}).items() if k != CONF_PASSWORD}
+            ),
+            errors=errors,
         )
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
@@ -174,6 +280,8 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Move the meter to another port; the meter behind it must be the same one."""
         entry = self._get_reconfigure_entry()
+        if entry_kind(entry) == KIND_MQTT:
+            return self.async_abort(reason="mqtt_reconfigure_unsupported")
         errors: dict[str, str] = {}
         if user_input is not None:
             if not (error := await self._async_read_meter(user_input[CONF_PORT].strip())):

@@ -1,7 +1,9 @@
 """Diagnostics of a TIC meter entry: what was detected, counters, the last frames.
 
 The meter address (ADSC/ADCO) and the PRM identify a household, so they are redacted wherever
-they appear: entry data, unique id, title and inside the raw frames.
+they appear: entry data, unique id, title and inside the raw frames. For an MQTT entry, the
+broker's host and credentials, the meters' ids and IP addresses are redacted: meters are listed
+by their rank of appearance.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PORT
+from .const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from .core.tic import TicFrame
 from .core.tic.profile import profile_of
-from .entry import EnergyLedgerConfigEntry
+from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
+from .mqtt_coordinator import MeterState, MqttCoordinator
 
 PERSONAL_LABELS = frozenset({"ADSC", "ADCO", "PRM"})
 
@@ -42,7 +45,10 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: EnergyLedgerConfigEntry
 ) -> dict[str, Any]:
     """Return diagnostics with personal data redacted."""
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
+    if isinstance(runtime, MqttRuntimeData):
+        return mqtt_diagnostics(entry, runtime.coordinator)
+    coordinator = runtime.coordinator
     source = coordinator.source
     parser = source.parser
     return {
@@ -77,4 +83,68 @@ async def async_get_config_entry_diagnostics(
             }
             for frame in coordinator.recent_frames
         ],
+    }
+
+
+MQTT_SECRETS = frozenset({CONF_HOST, CONF_USERNAME, CONF_PASSWORD})
+
+
+def _meter_diagnostics(meter: MeterState) -> dict[str, Any]:
+    reading, heartbeat, status = meter.reading, meter.heartbeat, meter.status
+    return {
+        "online": meter.online,
+        "messages": meter.messages,
+        "values": None if reading is None else dict(reading.values),
+        "meter_clock": None
+        if reading is None or reading.meter_clock is None
+        else (reading.meter_clock.isoformat()),
+        "heartbeat": None
+        if heartbeat is None
+        else {
+            "status": heartbeat.status,
+            "uptime_ms": heartbeat.uptime_ms,
+            "free_heap_bytes": heartbeat.free_heap_bytes,
+            "other_fields": sorted(heartbeat.extra),
+        },
+        "status": None
+        if status is None
+        else {
+            "uptime_ms": status.uptime_ms,
+            "free_heap_bytes": status.free_heap_bytes,
+            "wifi_connected": status.wifi_connected,
+            "wifi_rssi_dbm": status.wifi_rssi_dbm,
+            "ip_address": None if status.ip_address is None else REDACTED,
+            "mqtt_connected": status.mqtt_connected,
+            "grid_mode": None if status.grid_mode is None else str(status.grid_mode),
+            "other_fields": sorted(status.extra),
+        },
+        "energy_resets": dict(meter.resets),
+    }
+
+
+def mqtt_diagnostics(
+    entry: EnergyLedgerConfigEntry, coordinator: MqttCoordinator
+) -> dict[str, Any]:
+    """Diagnostics of an MQTT entry: broker link, problem counts, each meter's latest data."""
+    source = coordinator.source
+    return {
+        "entry": {
+            "data": async_redact_data(entry.data, MQTT_SECRETS),
+            "options": dict(entry.options),
+        },
+        "source": {
+            "connected": source.connected,
+            "topics": len(source.topics),
+            "refused_subscriptions": len(source.refused_subscriptions),
+            "reconnects": source.reconnects,
+            "last_error": source.last_error,
+            "messages_received": source.messages_received,
+            "handler_errors": source.handler_errors,
+        },
+        "problems": {str(kind): count for kind, count in sorted(coordinator.problems.items())},
+        "ignored_messages": coordinator.ignored_messages,
+        "meters": {
+            f"meter_{rank}": _meter_diagnostics(meter)
+            for rank, meter in enumerate(coordinator.meters.values(), start=1)
+        },
     }

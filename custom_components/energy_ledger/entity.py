@@ -16,7 +16,7 @@ from .const import DOMAIN
 from .coordinator import TicCoordinator, WriteThrottle
 from .core.reading import Reading
 from .core.tic import LABELS, decode_address
-from .entry import EnergyLedgerConfigEntry
+from .entry import EnergyLedgerConfigEntry, TicRuntimeData
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,7 +112,9 @@ def async_add_entities_as_labels_appear[D: TicEntityDescription](
     come back unavailable rather than missing after a restart with the dongle unplugged.
     `describe_unknown_label` describes a label outside the catalogue (its key is the label).
     """
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
+    assert isinstance(runtime, TicRuntimeData)
+    coordinator = runtime.coordinator
     pending = {unique_id_for(coordinator, d.key): d for d in descriptions}
     registered = {
         reg.unique_id

@@ -1,4 +1,8 @@
-"""Set up and tear down a TIC meter entry: source, coordinator, platforms."""
+"""Set up and tear down a meter entry: source, coordinator, platforms.
+
+An entry is a TIC meter (a serial port) or an MQTT broker with its meters; `kind` in the entry
+data says which, and entries made before MQTT meters existed have none: they are TIC.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_KIND, KIND_MQTT, KIND_TIC
 from .coordinator import TicCoordinator
+from .mqtt_coordinator import MqttCoordinator
 
 PLATFORMS: tuple[Platform, ...] = (Platform.SENSOR, Platform.BINARY_SENSOR)
 
@@ -20,15 +26,31 @@ class TicRuntimeData:
     coordinator: TicCoordinator
 
 
-type EnergyLedgerConfigEntry = ConfigEntry[TicRuntimeData]
+@dataclass(slots=True)
+class MqttRuntimeData:
+    """What a loaded MQTT entry keeps: the coordinator (which holds the broker source)."""
+
+    coordinator: MqttCoordinator
+
+
+type EnergyLedgerConfigEntry = ConfigEntry[TicRuntimeData | MqttRuntimeData]
+
+
+def entry_kind(entry: ConfigEntry) -> str:
+    """`tic` or `mqtt`; entries without a kind predate MQTT meters and are TIC."""
+    kind: str = entry.data.get(CONF_KIND, KIND_TIC)
+    return kind
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnergyLedgerConfigEntry) -> bool:
-    """Start reading the port; entities appear as the meter's labels arrive.
+    """Start reading the port or the broker; entities appear as values arrive.
 
-    Setup does not wait for the meter: a dongle unplugged at boot makes the entities unavailable
-    and the source keeps retrying, which is what a user expects after a power cut.
+    Setup does not wait for the meter: a dongle unplugged at boot or a broker down makes the
+    entities unavailable and the source keeps retrying, which is what a user expects after a
+    power cut.
     """
+    if entry_kind(entry) == KIND_MQTT:
+        return await _async_setup_mqtt(hass, entry)
     coordinator = TicCoordinator(hass, entry)
     entry.runtime_data = TicRuntimeData(coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -39,6 +61,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyLedgerConfigEntry)
     return True
 
 
+async def _async_setup_mqtt(hass: HomeAssistant, entry: EnergyLedgerConfigEntry) -> bool:
+    coordinator = MqttCoordinator(hass, entry)
+    entry.runtime_data = MqttRuntimeData(coordinator)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.async_start()
+    entry.async_on_unload(coordinator.async_stop)
+    entry.async_create_background_task(
+        hass, coordinator.source.run(), "energy_ledger MQTT connection"
+    )
+    return True
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: EnergyLedgerConfigEntry) -> bool:
-    """Unload the platforms; the reader task and the hourly flush stop with the entry."""
+    """Unload the platforms; the reader task and the timers stop with the entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

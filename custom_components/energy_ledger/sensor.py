@@ -19,12 +19,15 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
+    PERCENTAGE,
+    SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
     Platform,
     UnitOfApparentPower,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
+    UnitOfInformation,
     UnitOfPower,
     UnitOfTime,
 )
@@ -33,13 +36,20 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import TicCoordinator
+from .core.mqtt import V1_SUBSYSTEMS, DeviceStatus, Heartbeat
 from .core.reading import Reading
 from .core.tic import LABELS, LabelKind, LabelSpec, Stge, TempoColour
 from .core.tic.labels import UNKNOWN_TRANSLATION_KEY
 from .core.tic.period import PERIOD_KEYS, period_key
 from .core.tic.stge import CutOffState, ProfileBlock, tempo_from_ptec
 from .entity import TicEntity, TicEntityDescription, async_add_entities_as_labels_appear
-from .entry import EnergyLedgerConfigEntry
+from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
+from .mqtt_coordinator import MeterState
+from .mqtt_entity import (
+    MqttMeterEntity,
+    MqttMeterEntityDescription,
+    async_add_entities_as_meters_appear,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -339,12 +349,201 @@ class TicSensor(TicEntity, SensorEntity):
         return None if attributes_fn is None else attributes_fn(self.coordinator)
 
 
+# ---- MQTT meters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttSensorEntityDescription(MqttMeterEntityDescription, SensorEntityDescription):
+    """An MQTT meter sensor: how to read its value from the meter's latest state."""
+
+    value_fn: Callable[[MeterState], StateType]
+
+
+BATTERY_STATES = ["charging", "discharging", "idle", "full", "empty"]
+"""Battery states EnerLink devices report; any other text is shown as unknown, never guessed."""
+
+
+def _reading_value(key: str) -> Callable[[MeterState], StateType]:
+    def value(meter: MeterState) -> StateType:
+        found = None if meter.reading is None else meter.reading.values.get(key)
+        return found if isinstance(found, int | float) and not isinstance(found, bool) else None
+
+    return value
+
+
+def _battery_state(meter: MeterState) -> str | None:
+    state = None if meter.reading is None else meter.reading.values.get("battery.state")
+    if not isinstance(state, str):
+        return None
+    state = state.strip().lower()
+    return state if state in BATTERY_STATES else None
+
+
+def _health(name: str) -> Callable[[MeterState], StateType]:
+    """The most recent of the heartbeat's and the status's `name` field."""
+
+    def value(meter: MeterState) -> StateType:
+        latest: Heartbeat | DeviceStatus | None = None
+        for record in (meter.heartbeat, meter.status):
+            if (
+                record is not None
+                and getattr(record, name, None) is not None
+                and (latest is None or record.received_at >= latest.received_at)
+            ):
+                latest = record
+        found: StateType = None if latest is None else getattr(latest, name)
+        return found
+
+    return value
+
+
+_MEASURE_FIELDS: dict[str, dict[str, Any]] = {
+    "power": {
+        "device_class": SensorDeviceClass.POWER,
+        "native_unit_of_measurement": UnitOfPower.WATT,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "suggested_display_precision": 1,
+    },
+    "current": {
+        "device_class": SensorDeviceClass.CURRENT,
+        "native_unit_of_measurement": UnitOfElectricCurrent.AMPERE,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "suggested_display_precision": 2,
+    },
+    "voltage": {
+        "device_class": SensorDeviceClass.VOLTAGE,
+        "native_unit_of_measurement": UnitOfElectricPotential.VOLT,
+        "state_class": SensorStateClass.MEASUREMENT,
+        "suggested_display_precision": 2,
+    },
+}
+_ENERGY_FIELDS = ("daily_energy", "total_energy", "settlement_energy")
+
+
+def _subsystem_sensors(subsystem: str) -> list[MqttSensorEntityDescription]:
+    descriptions = [
+        MqttSensorEntityDescription(
+            key=f"{subsystem}_{name}",
+            translation_key=f"{subsystem}_{name}",
+            shown_key=f"{subsystem}.{name}_{unit}",
+            value_fn=_reading_value(f"{subsystem}.{name}_{unit}"),
+            **fields,
+        )
+        for name, unit, fields in (
+            ("power", "w", _MEASURE_FIELDS["power"]),
+            ("current", "a", _MEASURE_FIELDS["current"]),
+            ("voltage", "v", _MEASURE_FIELDS["voltage"]),
+        )
+    ]
+    descriptions += [
+        MqttSensorEntityDescription(
+            key=f"{subsystem}_{name}",
+            translation_key=f"{subsystem}_{name}",
+            shown_key=f"{subsystem}.{name}_wh",
+            value_fn=_reading_value(f"{subsystem}.{name}_wh"),
+            device_class=SensorDeviceClass.ENERGY,
+            state_class=SensorStateClass.TOTAL_INCREASING,
+            native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+            suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+            suggested_display_precision=3,
+        )
+        for name in _ENERGY_FIELDS
+    ]
+    return descriptions
+
+
+MQTT_SENSORS: tuple[MqttSensorEntityDescription, ...] = (
+    *(d for subsystem in V1_SUBSYSTEMS for d in _subsystem_sensors(subsystem)),
+    MqttSensorEntityDescription(
+        key="battery_state",
+        translation_key="battery_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=BATTERY_STATES,
+        shown_key="battery.state",
+        value_fn=_battery_state,
+    ),
+    MqttSensorEntityDescription(
+        key="battery_soc",
+        translation_key="battery_soc",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        shown_key="battery.soc_pct",
+        value_fn=_reading_value("battery.soc_pct"),
+    ),
+    MqttSensorEntityDescription(
+        key="uptime",
+        translation_key="uptime",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        shown_key="health.uptime_ms",
+        value_fn=_health("uptime_ms"),
+    ),
+    MqttSensorEntityDescription(
+        key="free_heap",
+        translation_key="free_heap",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        shown_key="health.free_heap_bytes",
+        value_fn=_health("free_heap_bytes"),
+    ),
+    MqttSensorEntityDescription(
+        key="wifi_rssi",
+        translation_key="wifi_rssi",
+        device_class=SensorDeviceClass.SIGNAL_STRENGTH,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        shown_key="health.wifi_rssi_dbm",
+        value_fn=lambda meter: None if meter.status is None else meter.status.wifi_rssi_dbm,
+    ),
+    MqttSensorEntityDescription(
+        key="ip_address",
+        translation_key="ip_address",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        shown_key="health.ip_address",
+        value_fn=lambda meter: None if meter.status is None else meter.status.ip_address,
+    ),
+)
+
+
+class MqttMeterSensor(MqttMeterEntity, SensorEntity):
+    """A sensor whose value comes from the latest messages of its MQTT meter."""
+
+    entity_description: MqttSensorEntityDescription
+
+    def _shown_value(self) -> object:
+        return self.native_value
+
+    @property
+    def native_value(self) -> StateType:
+        """The value from the meter's latest messages."""
+        meter = self.meter
+        return None if meter is None else self.entity_description.value_fn(meter)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnergyLedgerConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add sensors as the meter's labels appear."""
+    """Add sensors as the meter's labels appear, or as MQTT meters appear and send values."""
+    if isinstance(entry.runtime_data, MqttRuntimeData):
+        async_add_entities_as_meters_appear(
+            hass,
+            entry,
+            Platform.SENSOR,
+            descriptions=MQTT_SENSORS,
+            entity_factory=MqttMeterSensor,
+            async_add_entities=async_add_entities,
+        )
+        return
     async_add_entities_as_labels_appear(
         hass,
         entry,

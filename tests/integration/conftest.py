@@ -26,6 +26,8 @@ import pytest
 
 from custom_components.energy_ledger.sources import tic_serial
 
+from .mqtt_broker import auth_broker, broker, tls_broker  # noqa: F401 - fixtures for every test module
+
 CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "tic-captures"
 STANDARD_TRI = CAPTURES / "standard_tri_tempo__lains-teleinfo-nom__stream_standard_complete.bin"
 HISTORIC_HC = CAPTURES / "historic_mono_hc__esciara-pyteleinfo__conftest-VALID_FRAME.bin"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import serialx
 from homeassistant import config_entries
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
@@ -16,10 +17,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.energy_ledger import config_flow
 from custom_components.energy_ledger.const import (
     CONF_BAUDRATE,
+    CONF_KIND,
     CONF_MIN_WRITE_INTERVAL,
     CONF_MODE,
     CONF_PORT,
     DOMAIN,
+    KIND_TIC,
 )
 from custom_components.energy_ledger.core.tic.encode import encode_frame, encode_standard_group
 
@@ -30,13 +33,25 @@ ADSC = "041776199277"
 """The meter address in the standard three-phase capture."""
 
 
-async def _start_user_flow(hass: HomeAssistant) -> str:
+async def _open_tic_form(hass: HomeAssistant) -> ConfigFlowResult:
+    """The user step is a menu; choosing the Linky leads to the port form."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
-    return result["flow_id"]
+    assert result["menu_options"] == ["tic", "mqtt_broker"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "tic"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tic"
+    assert CONF_PORT in result["data_schema"].schema
+    return result
+
+
+async def _start_user_flow(hass: HomeAssistant) -> str:
+    return (await _open_tic_form(hass))["flow_id"]
 
 
 async def test_user_flow_detects_and_creates_entry(
@@ -58,7 +73,12 @@ async def test_user_flow_detects_and_creates_entry(
     result = await hass.config_entries.flow.async_configure(flow_id, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Linky three-phase"
-    assert result["data"] == {CONF_PORT: tic_line.port, CONF_MODE: "standard", CONF_BAUDRATE: 9600}
+    assert result["data"] == {
+        CONF_KIND: KIND_TIC,
+        CONF_PORT: tic_line.port,
+        CONF_MODE: "standard",
+        CONF_BAUDRATE: 9600,
+    }
     assert result["result"].unique_id == ADSC
     # The port the flow just read is opened again by the entry, and values arrive.
     await wait_for(lambda: state_of(hass, "sensor", "east") == "21849.106")
@@ -247,7 +267,12 @@ async def test_reconfigure(hass: HomeAssistant, tic_line: TicLine, meter: MeterF
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert entry.data == {CONF_PORT: tic_line.port, CONF_MODE: "standard", CONF_BAUDRATE: 9600}
+    assert entry.data == {
+        CONF_KIND: KIND_TIC,
+        CONF_PORT: tic_line.port,
+        CONF_MODE: "standard",
+        CONF_BAUDRATE: 9600,
+    }
     await hass.async_block_till_done()
 
 
@@ -319,9 +344,7 @@ async def test_ports_are_offered_by_their_stable_path(
         ]
 
     monkeypatch.setattr(serialx, "async_list_serial_ports", ports)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_USER}
-    )
+    result = await _open_tic_form(hass)
     selector = result["data_schema"].schema[CONF_PORT]
     assert selector.config["options"] == [
         {"value": str(stable), "label": f"{stable} (FTDI - TINFO-1234)"}

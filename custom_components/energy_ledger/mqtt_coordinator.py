@@ -1,0 +1,338 @@
+"""Push coordinator of an MQTT broker entry: its meters' latest data, health and availability.
+
+One entry is one broker connection with one payload profile:
+
+* EnerLink v1 (`<prefix>/sensors`, `/heartbeat`, `/status`): one meter, the entry's own;
+* EnerLink v2 (`enerlink/meters/data`, `/status`): any number of meters sharing the topics, each
+  `meterId` a device of its own, created when it first appears.
+
+Messages are decoded by the pure core (`core.mqtt`); this class keeps, per meter, the latest
+`Reading`, heartbeat and status, and tells entities. A message that does not decode leaves what
+the meter showed untouched: its problems are counted by kind and each kind is logged once per
+topic, never once per message. A meter is online while the broker link is up and it sent valid
+data or a heartbeat within `OFFLINE_AFTER_INTERVALS` expected intervals; the broker going down
+takes every meter offline at once, and only fresh messages bring them back.
+
+Entities write under the same rule as TIC entities (`WriteThrottle`, hourly flush).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval, async_track_utc_time_change
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_EXPECTED_INTERVAL,
+    CONF_HOST,
+    CONF_MIN_WRITE_INTERVAL,
+    CONF_MQTT_PORT,
+    CONF_PASSWORD,
+    CONF_PROFILE,
+    CONF_TLS,
+    CONF_TLS_INSECURE,
+    CONF_TOPIC_PREFIX,
+    CONF_USERNAME,
+    DEFAULT_EXPECTED_INTERVAL,
+    DEFAULT_MIN_WRITE_INTERVAL,
+    DEFAULT_MQTT_PORT,
+    DEFAULT_V1_PREFIX,
+    OFFLINE_AFTER_INTERVALS,
+    PROFILE_ENERLINK_V2,
+    V2_TOPIC_ROOT,
+)
+from .core.mqtt import (
+    DecodeResult,
+    DeviceStatus,
+    Heartbeat,
+    Problem,
+    ProblemKind,
+    TotalTracker,
+    decode_v1_heartbeat,
+    decode_v1_sensors,
+    decode_v1_status,
+    decode_v2_data,
+    decode_v2_status,
+)
+from .core.reading import Reading
+from .sources.mqtt import MqttSettings, MqttSource
+
+_LOGGER = logging.getLogger(__name__)
+
+V1_METER: Final = "v1"
+"""Key of the single meter of a v1 entry (v1 payloads name no meter)."""
+
+HEALTH_FIELDS: Final = ("uptime_ms", "free_heap_bytes", "wifi_rssi_dbm", "ip_address")
+"""Heartbeat and status fields shown as entities, as `health.<field>` in `MeterState.shown`."""
+ENERGY_SUFFIXES: Final = ("daily_energy_wh", "total_energy_wh", "settlement_energy_wh")
+
+type UpdateListener = Callable[[bool], None]
+"""Called with `flush=True` at the end of each hour and on availability changes."""
+type MeterListener = Callable[[str], None]
+"""Called with a meter key when that meter appears or starts sending something new."""
+
+
+@dataclass(slots=True)
+class MeterState:
+    """What one meter last said: data, heartbeat, status, and when."""
+
+    key: str
+    """`V1_METER`, or the v2 `meterId` (personal: never logged)."""
+    reading: Reading | None = None
+    heartbeat: Heartbeat | None = None
+    status: DeviceStatus | None = None
+    last_seen: float | None = None
+    """`time.monotonic()` of the last valid data or heartbeat; None after a broker loss."""
+    online: bool = False
+    messages: int = 0
+    resets: Counter[str] = field(default_factory=Counter)
+    """Energy counters seen going down (device resets), by value key."""
+    shown: frozenset[str] = frozenset()
+    """What the meter's latest messages carry (`compute_shown`), kept for entities."""
+
+    def compute_shown(self) -> frozenset[str]:
+        """What the meter sends, for entity creation: value keys plus health fields."""
+        shown: set[str] = set()
+        if self.reading is not None:
+            shown.update(self.reading.values)
+        for record in (self.heartbeat, self.status):
+            if record is not None:
+                shown.update(
+                    f"health.{name}"
+                    for name in HEALTH_FIELDS
+                    if getattr(record, name, None) is not None
+                )
+        return frozenset(shown)
+
+
+def settings_from_entry(data: Mapping[str, Any]) -> MqttSettings:
+    """The broker settings an MQTT entry's data (or the config flow's form) describes."""
+    tls = bool(data.get(CONF_TLS, False))
+    return MqttSettings(
+        host=str(data[CONF_HOST]).strip(),
+        port=int(data.get(CONF_MQTT_PORT, DEFAULT_MQTT_PORT)),
+        username=data.get(CONF_USERNAME) or None,
+        password=data.get(CONF_PASSWORD) or None,
+        tls=tls,
+        tls_insecure=tls and bool(data.get(CONF_TLS_INSECURE, False)),
+    )
+
+
+class MqttCoordinator:
+    """Receives messages from the broker, decodes them per profile and tells entities."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.profile: str = entry.data[CONF_PROFILE]
+        self.prefix: str = (entry.data.get(CONF_TOPIC_PREFIX) or DEFAULT_V1_PREFIX).strip("/")
+        if self.is_v2:
+            topics = [f"{V2_TOPIC_ROOT}/#"]
+        else:
+            topics = [f"{self.prefix}/{name}" for name in ("sensors", "heartbeat", "status")]
+        self.source = MqttSource(
+            settings_from_entry(entry.data),
+            topics,
+            on_message=self.handle_message,
+            on_connection=self.handle_connection,
+        )
+        self.meters: dict[str, MeterState] = {}
+        self.connected = False
+        """True while the broker link is up and subscribed (told by the source)."""
+        self.problems: Counter[ProblemKind] = Counter()
+        """Problems met in payloads, by kind, since the entry was loaded."""
+        self.ignored_messages = 0
+        """Messages on a subscribed topic that is not one the profile decodes."""
+        self._logged: set[tuple[str, ProblemKind]] = set()
+        self._totals = TotalTracker()
+        self._listeners: list[UpdateListener] = []
+        self._meter_listeners: list[MeterListener] = []
+        self._unsubs: list[CALLBACK_TYPE] = []
+
+    @property
+    def is_v2(self) -> bool:
+        """Whether the entry follows the EnerLink v2 profile (several meters)."""
+        return self.profile == PROFILE_ENERLINK_V2
+
+    @property
+    def min_write_interval(self) -> float:
+        """Seconds between two writes of an entity whose value keeps changing."""
+        return float(self.entry.options.get(CONF_MIN_WRITE_INTERVAL, DEFAULT_MIN_WRITE_INTERVAL))
+
+    @property
+    def expected_interval(self) -> float:
+        """Seconds between two messages of a meter."""
+        return float(self.entry.options.get(CONF_EXPECTED_INTERVAL, DEFAULT_EXPECTED_INTERVAL))
+
+    @callback
+    def async_start(self) -> None:
+        """Start the hourly flush and the staleness check; the source is started by the caller."""
+        self._unsubs.append(
+            async_track_utc_time_change(self.hass, self._flush_hour, minute=59, second=59)
+        )
+        # Checked four times per interval: a silent meter goes offline at most a quarter of an
+        # interval late.
+        self._unsubs.append(
+            async_track_time_interval(
+                self.hass,
+                self._check_staleness,
+                timedelta(seconds=max(self.expected_interval / 4, 0.05)),
+            )
+        )
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop the timers."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+
+    @callback
+    def async_add_listener(self, listener: UpdateListener) -> CALLBACK_TYPE:
+        """Call `listener` on every update and at each hour flush."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def async_add_meter_listener(self, listener: MeterListener) -> CALLBACK_TYPE:
+        """Call `listener` with a meter key when the meter appears or sends something new."""
+        self._meter_listeners.append(listener)
+        return lambda: self._meter_listeners.remove(listener)
+
+    # ---- Inbound ------------------------------------------------------------------------------
+
+    @callback
+    def handle_message(self, topic: str, payload: bytes, _retain: bool) -> None:
+        """Route one message to its decoder; keep what it gives, count what went wrong."""
+        now = dt_util.utcnow()
+        if self.is_v2:
+            if topic == f"{V2_TOPIC_ROOT}/data":
+                self._apply(topic, decode_v2_data(payload, received_at=now), "reading")
+            elif topic == f"{V2_TOPIC_ROOT}/status":
+                self._apply(topic, decode_v2_status(payload, received_at=now), "status")
+            else:  # commands and acknowledgements share the root; not telemetry
+                self.ignored_messages += 1
+            return
+        suffix = topic.removeprefix(f"{self.prefix}/")
+        if suffix == "sensors":
+            result: DecodeResult[object] = decode_v1_sensors(
+                payload, meter_id=V1_METER, received_at=now
+            )
+            self._apply(topic, result, "reading")
+        elif suffix == "heartbeat":
+            self._apply(topic, decode_v1_heartbeat(payload, received_at=now), "heartbeat")
+        elif suffix == "status":
+            self._apply(topic, decode_v1_status(payload, received_at=now), "status")
+        else:  # pragma: no cover - the source subscribes to these three topics only
+            self.ignored_messages += 1
+
+    def _apply(self, topic: str, result: DecodeResult[object], slot: str) -> None:
+        if result.problems:
+            self._count(topic, result.problems)
+        value = result.value
+        if value is None:
+            return
+        key = V1_METER
+        if self.is_v2:
+            meter_id = getattr(value, "meter_id", None)
+            if not isinstance(meter_id, str):  # pragma: no cover - v2 decoders always set it
+                return
+            key = meter_id
+        meter = self.meters.get(key)
+        if meter is None:
+            meter = self.meters[key] = MeterState(key)
+        meter.messages += 1
+        if isinstance(value, Reading):
+            self._track_totals(meter, value)
+            meter.reading = value
+        elif isinstance(value, Heartbeat):
+            meter.heartbeat = value
+        elif isinstance(value, DeviceStatus):
+            meter.status = value
+        if slot != "status":
+            # Data and heartbeats prove the meter is alive; a status alone may be retained.
+            meter.last_seen = time.monotonic()
+        was_online = meter.online
+        meter.online = self._is_online(meter)
+        shown = meter.compute_shown()
+        if shown != meter.shown:
+            new = shown - meter.shown
+            meter.shown = shown
+            if new:
+                for listener in list(self._meter_listeners):
+                    listener(key)
+        self._notify(flush=was_online != meter.online or _last_second_of_hour(dt_util.utcnow()))
+
+    def _track_totals(self, meter: MeterState, reading: Reading) -> None:
+        """Count energy counters going down: a device reset, never negative energy."""
+        for name, value in reading.values.items():
+            if (
+                name.endswith(ENERGY_SUFFIXES)
+                and isinstance(value, (int, float))
+                and self._totals.update(meter.key, name, value).reset
+            ):
+                meter.resets[name] += 1
+
+    def _count(self, topic: str, problems: tuple[Problem, ...]) -> None:
+        for problem in problems:
+            self.problems[problem.kind] += 1
+            if (topic, problem.kind) in self._logged:
+                continue
+            self._logged.add((topic, problem.kind))
+            _LOGGER.warning(
+                "MQTT payload problem on %s: %s at '%s' (%s); further %s problems on this "
+                "topic are only counted",
+                topic,
+                problem.kind,
+                problem.field,
+                problem.detail,
+                problem.kind,
+            )
+
+    def _is_online(self, meter: MeterState) -> bool:
+        if not self.connected or meter.last_seen is None:
+            return False
+        silence = time.monotonic() - meter.last_seen
+        return silence <= OFFLINE_AFTER_INTERVALS * self.expected_interval
+
+    @callback
+    def handle_connection(self, connected: bool) -> None:
+        """The broker went up or down; a lost broker leaves no meter online."""
+        self.connected = connected
+        for meter in self.meters.values():
+            if not connected:
+                meter.last_seen = None
+            meter.online = self._is_online(meter)
+        self._notify(flush=True)
+
+    @callback
+    def _check_staleness(self, _now: datetime) -> None:
+        changed = False
+        for meter in self.meters.values():
+            online = self._is_online(meter)
+            if online != meter.online:
+                meter.online = online
+                changed = True
+        if changed:
+            self._notify(flush=True)
+
+    @callback
+    def _flush_hour(self, _now: datetime) -> None:
+        self._notify(flush=True)
+
+    def _notify(self, *, flush: bool) -> None:
+        for listener in list(self._listeners):
+            listener(flush)
+
+
+def _last_second_of_hour(now: datetime) -> bool:
+    return now.minute == 59 and now.second == 59
