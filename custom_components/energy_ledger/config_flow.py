@@ -41,6 +41,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
 from .const import (
     CONF_BAUDRATE,
+    CONF_EXPECTED_INTERVAL,
     CONF_HOST,
     CONF_KIND,
     CONF_MIN_WRITE_INTERVAL,
@@ -53,6 +54,7 @@ from .const import (
     CONF_TLS_INSECURE,
     CONF_TOPIC_PREFIX,
     CONF_USERNAME,
+    DEFAULT_EXPECTED_INTERVAL,
     DEFAULT_MIN_WRITE_INTERVAL,
     DEFAULT_MQTT_PORT,
     DEFAULT_V1_PREFIX,
@@ -313,29 +315,35 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
         }
 
 
+def _seconds_selector(minimum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+        )
+    )
+
+
 class EnergyLedgerOptionsFlow(OptionsFlow):
-    """How often an entity whose value keeps changing may write its state."""
+    """How often entities may write; for MQTT meters, how often the meter is expected to talk."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Single options form."""
         if user_input is not None:
             return self.async_create_entry(
-                data={CONF_MIN_WRITE_INTERVAL: int(user_input[CONF_MIN_WRITE_INTERVAL])}
+                data={key: int(value) for key, value in user_input.items()}
             )
-        current = self.config_entry.options.get(CONF_MIN_WRITE_INTERVAL, DEFAULT_MIN_WRITE_INTERVAL)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_MIN_WRITE_INTERVAL, default=current): NumberSelector(
-                        NumberSelectorConfig(
-                            min=0,
-                            max=3600,
-                            step=1,
-                            unit_of_measurement="s",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    )
-                }
-            ),
-        )
+        options = self.config_entry.options
+        fields: dict[vol.Marker, NumberSelector] = {
+            vol.Required(
+                CONF_MIN_WRITE_INTERVAL,
+                default=options.get(CONF_MIN_WRITE_INTERVAL, DEFAULT_MIN_WRITE_INTERVAL),
+            ): _seconds_selector(0)
+        }
+        if entry_kind(self.config_entry) == KIND_MQTT:
+            fields[
+                vol.Required(
+                    CONF_EXPECTED_INTERVAL,
+                    default=options.get(CONF_EXPECTED_INTERVAL, DEFAULT_EXPECTED_INTERVAL),
+                )
+            ] = _seconds_selector(1)
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))

@@ -64,6 +64,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyLedgerConfigEntry)
 async def _async_setup_mqtt(hass: HomeAssistant, entry: EnergyLedgerConfigEntry) -> bool:
     coordinator = MqttCoordinator(hass, entry)
     entry.runtime_data = MqttRuntimeData(coordinator)
+    # The staleness timer runs at a pace set from the expected interval: re-arm it on new options.
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()
     entry.async_on_unload(coordinator.async_stop)
@@ -71,6 +73,12 @@ async def _async_setup_mqtt(hass: HomeAssistant, entry: EnergyLedgerConfigEntry)
         hass, coordinator.source.run(), "energy_ledger MQTT connection"
     )
     return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: EnergyLedgerConfigEntry) -> None:
+    runtime = entry.runtime_data
+    if isinstance(runtime, MqttRuntimeData):
+        runtime.coordinator.async_arm_staleness_check()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EnergyLedgerConfigEntry) -> bool:

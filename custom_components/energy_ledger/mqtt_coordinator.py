@@ -157,6 +157,7 @@ class MqttCoordinator:
         self._listeners: list[UpdateListener] = []
         self._meter_listeners: list[MeterListener] = []
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._unsub_staleness: CALLBACK_TYPE | None = None
 
     @property
     def is_v2(self) -> bool:
@@ -179,14 +180,21 @@ class MqttCoordinator:
         self._unsubs.append(
             async_track_utc_time_change(self.hass, self._flush_hour, minute=59, second=59)
         )
-        # Checked four times per interval: a silent meter goes offline at most a quarter of an
-        # interval late.
-        self._unsubs.append(
-            async_track_time_interval(
-                self.hass,
-                self._check_staleness,
-                timedelta(seconds=max(self.expected_interval / 4, 0.05)),
-            )
+        self.async_arm_staleness_check()
+
+    @callback
+    def async_arm_staleness_check(self) -> None:
+        """(Re)start the staleness timer at the pace of the current expected interval.
+
+        Checked four times per interval: a silent meter goes offline at most a quarter of an
+        interval late. Called again when the options change.
+        """
+        if self._unsub_staleness is not None:
+            self._unsub_staleness()
+        self._unsub_staleness = async_track_time_interval(
+            self.hass,
+            self._check_staleness,
+            timedelta(seconds=max(self.expected_interval / 4, 0.05)),
         )
 
     @callback
@@ -195,6 +203,9 @@ class MqttCoordinator:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        if self._unsub_staleness is not None:
+            self._unsub_staleness()
+            self._unsub_staleness = None
 
     @callback
     def async_add_listener(self, listener: UpdateListener) -> CALLBACK_TYPE:

@@ -505,3 +505,22 @@ async def test_v2_devices_come_back_unavailable_after_a_reload(
     await wait_for(lambda: entry.runtime_data.coordinator.connected)
     await publish(broker, "enerlink/meters/data", v2_data("METER_7", 1000))
     await wait_for(lambda: state_of(hass, entry, "battery_power", "METER_7") == "1")
+
+
+async def test_options_set_the_expected_interval(hass: HomeAssistant, broker: Broker) -> None:
+    """An MQTT entry's options carry the meter's interval; a shorter one takes effect at once."""
+    entry = await setup_mqtt(hass, broker)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults == {CONF_MIN_WRITE_INTERVAL: 30, CONF_EXPECTED_INTERVAL: 30}
+    await publish(broker, f"{PREFIX}/sensors", V1_SENSORS)
+    await wait_for(lambda: state_of(hass, entry, "connection") == "on")
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_MIN_WRITE_INTERVAL: 0, CONF_EXPECTED_INTERVAL: 1}
+    )
+    assert entry.options == {CONF_MIN_WRITE_INTERVAL: 0, CONF_EXPECTED_INTERVAL: 1}
+    await hass.async_block_till_done()
+    # Three silent seconds are three of the new intervals (with the default 30 s it would take
+    # 90 s): the meter goes offline.
+    await wait_for(lambda: state_of(hass, entry, "connection") == "off", seconds=8)
