@@ -22,7 +22,7 @@ from typing import Final
 
 import voluptuous as vol
 
-from .enerlink import V1_UNITS, Payload, measured, unknown_meter, v2_envelope, v2_schema
+from .enerlink import V1_UNITS, Payload, measured, read_v2_envelope, v2_schema
 from .problems import DecodeResult, Problem
 from .schema import (
     InvalidValue,
@@ -288,16 +288,7 @@ def decode_v2_status(
     `meters` as for `enerlink.decode_v2_data`.
     """
     problems: list[Problem] = []
-    raw, bad_json = load_json(payload)
-    if bad_json is not None:
-        return DecodeResult(None, (bad_json,))
-    refused = unknown_meter(raw, meters)
-    if refused is not None:
-        return DecodeResult(None, (refused,))
-    clean = validate(V2_STATUS_SCHEMA, raw, problems)
-    if clean is None:
-        return DecodeResult(None, tuple(problems))
-    envelope = v2_envelope(raw, clean, problems)
+    envelope = read_v2_envelope(payload, V2_STATUS_SCHEMA, meters, problems)
     if envelope is None:
         return DecodeResult(None, tuple(problems))
     status = _status(

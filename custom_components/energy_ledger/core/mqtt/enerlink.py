@@ -227,7 +227,7 @@ class V2Envelope:
     data: Mapping[str, object]
 
 
-def unknown_meter(raw: object, meters: Container[str] | None) -> Problem | None:
+def _unknown_meter(raw: object, meters: Container[str] | None) -> Problem | None:
     """An ``unknown_meter`` problem when `meters` is given and does not hold the payload's id.
 
     Checked before anything else, so a meter the caller does not want costs no validation and
@@ -241,7 +241,29 @@ def unknown_meter(raw: object, meters: Container[str] | None) -> Problem | None:
     return Problem(ProblemKind.UNKNOWN_METER, "meterId", "meter not configured")
 
 
-def v2_envelope(
+def read_v2_envelope(
+    payload: Payload, schema: vol.Schema, meters: Container[str] | None, problems: list[Problem]
+) -> V2Envelope | None:
+    """Load, screen and validate a v2 payload down to its envelope, for the data and status
+    decoders alike; None (with problems) when it cannot be decoded.
+
+    An invalid JSON or a refused meter is the only problem reported (nothing else is checked).
+    """
+    raw, bad_json = load_json(payload)
+    if bad_json is not None:
+        problems.append(bad_json)
+        return None
+    refused = _unknown_meter(raw, meters)
+    if refused is not None:
+        problems.append(refused)
+        return None
+    clean = validate(schema, raw, problems)
+    if clean is None:
+        return None
+    return _v2_envelope(raw, clean, problems)
+
+
+def _v2_envelope(
     raw: object, clean: Mapping[str, object], problems: list[Problem]
 ) -> V2Envelope | None:
     """Check what a v2 payload must have; None (with problems) when it cannot be decoded."""
@@ -395,16 +417,7 @@ def decode_v2_data(
     without, every meter id is accepted (discovery).
     """
     problems: list[Problem] = []
-    raw, bad_json = load_json(payload)
-    if bad_json is not None:
-        return DecodeResult(None, (bad_json,))
-    refused = unknown_meter(raw, meters)
-    if refused is not None:
-        return DecodeResult(None, (refused,))
-    clean = validate(V2_DATA_SCHEMA, raw, problems)
-    if clean is None:
-        return DecodeResult(None, tuple(problems))
-    envelope = v2_envelope(raw, clean, problems)
+    envelope = read_v2_envelope(payload, V2_DATA_SCHEMA, meters, problems)
     if envelope is None:
         return DecodeResult(None, tuple(problems))
     values: dict[str, object] = {}
