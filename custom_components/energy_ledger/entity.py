@@ -13,10 +13,11 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import TicCoordinator, WriteThrottle
+from .coordinator import TicCoordinator
 from .core.reading import Reading
 from .core.tic import LABELS, decode_address
 from .entry import EnergyLedgerConfigEntry, TicRuntimeData
+from .throttled_entity import ThrottledEntity
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,27 +41,20 @@ def meter_device_info(coordinator: TicCoordinator) -> DeviceInfo:
     return info
 
 
-class TicEntity(Entity):
+class TicEntity(ThrottledEntity):
     """An entity fed by a TIC coordinator.
 
-    Subclasses say what they show through `_shown_value()`; this class writes state only when
-    the throttle allows, so no platform can flood the recorder.
+    Subclasses say what they show through `_shown_value()`.
     """
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     entity_description: TicEntityDescription
 
     def __init__(self, coordinator: TicCoordinator, description: TicEntityDescription) -> None:
+        super().__init__(coordinator)
         self.coordinator = coordinator
         self.entity_description = description
         self._attr_unique_id = unique_id_for(coordinator, description.key)
         self._attr_device_info = meter_device_info(coordinator)
-        self._throttle = WriteThrottle()
-
-    def _shown_value(self) -> object:
-        """What the entity shows; compared between writes."""
-        raise NotImplementedError
 
     @property
     def available(self) -> bool:
@@ -73,21 +67,6 @@ class TicEntity(Entity):
             and reading is not None
             and self.entity_description.present_fn(reading)
         )
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the coordinator; Home Assistant writes the first state itself."""
-        self._throttle.should_write(self.available, self._shown_value(), 0.0, flush=True)
-        self.async_on_remove(self.coordinator.async_add_listener(self._handle_update))
-
-    @callback
-    def _handle_update(self, flush: bool) -> None:
-        if self._throttle.should_write(
-            self.available,
-            self._shown_value(),
-            self.coordinator.min_write_interval,
-            flush=flush,
-        ):
-            self.async_write_ha_state()
 
 
 def unique_id_for(coordinator: TicCoordinator, key: str) -> str:

@@ -50,6 +50,7 @@ from .const import (
     PROFILE_ENERLINK_V2,
     V2_TOPIC_ROOT,
 )
+from .coordinator import UpdateListener
 from .core.mqtt import (
     DecodeResult,
     DeviceStatus,
@@ -75,7 +76,6 @@ HEALTH_FIELDS: Final = ("uptime_ms", "free_heap_bytes", "wifi_rssi_dbm", "ip_add
 """Heartbeat and status fields shown as entities, as `health.<field>` in `MeterState.shown`."""
 ENERGY_SUFFIXES: Final = ("daily_energy_wh", "total_energy_wh", "settlement_energy_wh")
 
-type UpdateListener = Callable[[bool], None]
 """Called with `flush=True` at the end of each hour and on availability changes."""
 type MeterListener = Callable[[str], None]
 """Called with a meter key when that meter appears or starts sending something new."""

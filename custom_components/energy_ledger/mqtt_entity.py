@@ -18,9 +18,9 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import WriteThrottle
 from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
 from .mqtt_coordinator import V1_METER, MeterState, MqttCoordinator
+from .throttled_entity import ThrottledEntity
 
 MANUFACTURER = "EnerLink"
 
@@ -57,11 +57,9 @@ def unique_id_for(coordinator: MqttCoordinator, meter_key: str, key: str) -> str
     return f"{coordinator.entry.entry_id}_{meter_key}_{key}"
 
 
-class MqttMeterEntity(Entity):
+class MqttMeterEntity(ThrottledEntity):
     """An entity of one meter of an MQTT entry; subclasses say what they show."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     entity_description: MqttMeterEntityDescription
 
     def __init__(
@@ -70,21 +68,17 @@ class MqttMeterEntity(Entity):
         meter_key: str,
         description: MqttMeterEntityDescription,
     ) -> None:
+        super().__init__(coordinator)
         self.coordinator = coordinator
         self.meter_key = meter_key
         self.entity_description = description
         self._attr_unique_id = unique_id_for(coordinator, meter_key, description.key)
         self._attr_device_info = meter_device_info(coordinator, meter_key)
-        self._throttle = WriteThrottle()
 
     @property
     def meter(self) -> MeterState | None:
         """The meter's latest state, None before it spoke in this run."""
         return self.coordinator.meters.get(self.meter_key)
-
-    def _shown_value(self) -> object:
-        """What the entity shows; compared between writes."""
-        raise NotImplementedError
 
     @property
     def available(self) -> bool:
@@ -96,21 +90,6 @@ class MqttMeterEntity(Entity):
             return False
         shown_key = self.entity_description.shown_key
         return shown_key is None or shown_key in meter.shown
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the coordinator; Home Assistant writes the first state itself."""
-        self._throttle.should_write(self.available, self._shown_value(), 0.0, flush=True)
-        self.async_on_remove(self.coordinator.async_add_listener(self._handle_update))
-
-    @callback
-    def _handle_update(self, flush: bool) -> None:
-        if self._throttle.should_write(
-            self.available,
-            self._shown_value(),
-            self.coordinator.min_write_interval,
-            flush=flush,
-        ):
-            self.async_write_ha_state()
 
 
 def _split_unique_id(rest: str, keys: Iterable[str]) -> tuple[str, str] | None:
