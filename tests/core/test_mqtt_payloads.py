@@ -1007,3 +1007,18 @@ def test_mqtt_core_runs_without_home_assistant() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("key", ["correlation_id", "correlationId"])
+def test_telemetry_echoing_a_command_id_is_not_a_problem(key: str) -> None:
+    """A meter acknowledging inside its telemetry must not raise the unknown-field warning."""
+    v1 = json.loads(V1_SENSORS)
+    v1[key] = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    v1_result = decode_v1_sensors(json.dumps(v1), meter_id="METER001", received_at=RECEIVED)
+    assert v1_result.problems == ()
+    assert v1_result.value is not None
+    assert key not in v1_result.value.values
+    v2 = {**V2_DATA, key: "0f8fad5b-d9cb-469f-a165-70867728950e"}
+    v2_result = decode_v2_data(dumps(v2), received_at=RECEIVED)
+    assert v2_result.problems == ()
+    assert v2_result.value is not None

@@ -46,6 +46,7 @@ import voluptuous as vol
 from ..reading import Reading
 from .problems import DecodeResult, Problem, ProblemKind, join_path
 from .schema import (
+    CORRELATION_KEYS,
     counter,
     flag,
     iso_datetime,
@@ -269,7 +270,7 @@ def _v2_envelope(
     """Check what a v2 payload must have; None (with problems) when it cannot be decoded."""
     known = {"meterId", "datetime", "units", "data"}
     for key, value in clean.items():
-        if key not in known:
+        if key not in known and key not in CORRELATION_KEYS:
             problems.append(unknown_key((key,), value))
     meter = clean.get("meterId")
     if not isinstance(meter, str):
@@ -397,7 +398,7 @@ def decode_v1_sensors(
     uptime = clean.get("timestamp")
     if isinstance(uptime, int):
         values["uptime_ms"] = uptime
-    subsystems = {k: v for k, v in clean.items() if k != "timestamp"}
+    subsystems = {k: v for k, v in clean.items() if k != "timestamp" and k not in CORRELATION_KEYS}
     _subsystem_values(subsystems, units, (), problems, values)
     if not any(k in SUBSYSTEMS and isinstance(v, dict) for k, v in subsystems.items()):
         problems.append(_no_subsystem(""))

@@ -21,6 +21,8 @@ import voluptuous as vol
 from .problems import Problem, ProblemKind, join_path
 from .units import FLOAT_MAX_INT
 
+CORRELATION_KEYS: Final = frozenset({"correlation_id", "correlationId"})
+"""Keys a device echoes from a command to acknowledge it: not telemetry, never an unknown field."""
 MAX_PAYLOAD_BYTES: Final = 65_536
 """Larger payloads are refused unparsed (EnerLink payloads are about 1 kB)."""
 
