@@ -9,9 +9,23 @@ the pure `core` package is wanted (tests, benchmarks, the simulator), that impor
 from __future__ import annotations
 
 try:
-    from .entry import async_setup_entry, async_unload_entry
+    from .entry import (
+        CONFIG_SCHEMA,
+        async_remove_entry,
+        async_setup,
+        async_setup_entry,
+        async_unload_entry,
+    )
+    from .mqtt_entity import async_remove_config_entry_device
 except ModuleNotFoundError as err:  # pragma: no cover - exercised by tests/core/test_purity.py
     if not (err.name or "").startswith("homeassistant"):
         raise
 else:
-    __all__ = ["async_setup_entry", "async_unload_entry"]
+    __all__ = [
+        "CONFIG_SCHEMA",
+        "async_remove_config_entry_device",
+        "async_remove_entry",
+        "async_setup",
+        "async_setup_entry",
+        "async_unload_entry",
+    ]

@@ -14,10 +14,14 @@ from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import TicCoordinator
 from .core.reading import Reading
 from .core.tic import Stge
-from .entity import TicEntity, TicEntityDescription, async_add_entities_as_labels_appear
+from .entity import (
+    TicEntity,
+    TicEntityDescription,
+    TicFeed,
+    async_add_entities_as_labels_appear,
+)
 from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
 from .mqtt_coordinator import MeterState
 from .mqtt_entity import (
@@ -33,15 +37,15 @@ PARALLEL_UPDATES = 0
 class TicBinarySensorEntityDescription(TicEntityDescription, BinarySensorEntityDescription):
     """A TIC binary sensor: how to read its state from the coordinator."""
 
-    is_on_fn: Callable[[TicCoordinator], bool | None]
+    is_on_fn: Callable[[TicFeed], bool | None]
 
 
 def _has_stge(reading: Reading) -> bool:
     return "STGE" in reading.values
 
 
-def _stge_flag(read: Callable[[Stge], bool]) -> Callable[[TicCoordinator], bool | None]:
-    def is_on(coordinator: TicCoordinator) -> bool | None:
+def _stge_flag(read: Callable[[Stge], bool]) -> Callable[[TicFeed], bool | None]:
+    def is_on(coordinator: TicFeed) -> bool | None:
         reading = coordinator.reading
         stge = None if reading is None else reading.values.get("STGE")
         return read(stge) if isinstance(stge, Stge) else None
@@ -49,8 +53,8 @@ def _stge_flag(read: Callable[[Stge], bool]) -> Callable[[TicCoordinator], bool 
     return is_on
 
 
-def _relay(number: int) -> Callable[[TicCoordinator], bool | None]:
-    def is_on(coordinator: TicCoordinator) -> bool | None:
+def _relay(number: int) -> Callable[[TicFeed], bool | None]:
+    def is_on(coordinator: TicFeed) -> bool | None:
         reading = coordinator.reading
         relays = None if reading is None else reading.values.get("RELAIS")
         return relays[number - 1] if isinstance(relays, tuple) else None
@@ -58,8 +62,8 @@ def _relay(number: int) -> Callable[[TicCoordinator], bool | None]:
     return is_on
 
 
-def _phase_present(number: int) -> Callable[[TicCoordinator], bool | None]:
-    def is_on(coordinator: TicCoordinator) -> bool | None:
+def _phase_present(number: int) -> Callable[[TicFeed], bool | None]:
+    def is_on(coordinator: TicFeed) -> bool | None:
         reading = coordinator.reading
         phases = None if reading is None else reading.values.get("PPOT")
         return phases[number - 1] if isinstance(phases, tuple) else None
@@ -242,7 +246,8 @@ async def async_setup_entry(
     async_add_entities: AddEntitiesCallback,
 ) -> None:
     """Add binary sensors as the meter's labels appear, or as MQTT meters appear."""
-    if isinstance(entry.runtime_data, MqttRuntimeData):
+    runtime = entry.runtime_data
+    if isinstance(runtime, MqttRuntimeData) and runtime.coordinator.tic_feed is None:
         async_add_entities_as_meters_appear(
             hass,
             entry,

@@ -2,7 +2,10 @@
 
 The user step is a menu: a Linky on a serial port, or MQTT smart meters on a broker. The MQTT
 branch connects to the broker once before the entry is created, so a wrong host, password or
-TLS setting is explained in the form. Its unique id is the broker and what is read there.
+TLS setting is explained in the form. Its unique id is the broker and what is read there. When
+Home Assistant's own MQTT integration is set up, the MQTT branch first asks whether to use its
+connection (no broker settings to type again) or a direct one. A direct entry's broker settings
+can be changed later (reconfigure), tried before they are saved.
 
 The flow reads the port before anything is created, so a wrong path, a permission problem or a
 meter in the other TIC mode is explained in the form instead of surfacing later as an entity
@@ -13,17 +16,19 @@ that never gets a value. The meter address is the unique id: the same meter behi
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import serialx
 import voluptuous as vol
+from homeassistant.components import mqtt
 from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -40,6 +45,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
 from .const import (
+    CONF_BASE_TOPIC,
     CONF_BAUDRATE,
     CONF_EXPECTED_INTERVAL,
     CONF_HOST,
@@ -53,19 +59,24 @@ from .const import (
     CONF_TLS,
     CONF_TLS_INSECURE,
     CONF_TOPIC_PREFIX,
+    CONF_TRANSPORT,
     CONF_USERNAME,
     DEFAULT_EXPECTED_INTERVAL,
     DEFAULT_MIN_WRITE_INTERVAL,
     DEFAULT_MQTT_PORT,
     DEFAULT_V1_PREFIX,
     DOMAIN,
+    KIND_LEDGER,
     KIND_MQTT,
     KIND_TIC,
     PROFILE_ENERLINK_V1,
+    PROFILE_TIC_PER_TOPIC,
     PROFILES,
+    TRANSPORT_HOME_ASSISTANT,
 )
 from .core.tic.profile import MeterProfile, profile_of
 from .entry import EnergyLedgerConfigEntry, entry_kind
+from .ledger_flow import LedgerConfigFlowMixin, LedgerOptionsFlow
 from .mqtt_coordinator import settings_from_entry
 from .sources.mqtt import test_connection
 from .sources.tic_serial import Detection, NoTicDataError, TicPortError, detect
@@ -85,63 +96,108 @@ def _stable_path(device: str) -> str:
     return _stable_port_paths().get(os.path.realpath(device), device)
 
 
-MQTT_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_HOST): TextSelector(),
-        vol.Required(CONF_MQTT_PORT, default=DEFAULT_MQTT_PORT): NumberSelector(
-            NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-        ),
-        vol.Optional(CONF_USERNAME): TextSelector(),
-        vol.Optional(CONF_PASSWORD): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD)
-        ),
-        vol.Required(CONF_TLS, default=False): BooleanSelector(),
-        vol.Required(CONF_TLS_INSECURE, default=False): BooleanSelector(),
-        vol.Required(CONF_PROFILE, default=PROFILE_ENERLINK_V1): SelectSelector(
-            SelectSelectorConfig(
-                options=list(PROFILES), translation_key=CONF_PROFILE, mode=SelectSelectorMode.LIST
-            )
-        ),
-        vol.Optional(CONF_TOPIC_PREFIX, default=DEFAULT_V1_PREFIX): TextSelector(),
-    }
-)
+CONNECTION_FIELDS: dict[vol.Marker, Any] = {
+    vol.Required(CONF_HOST): TextSelector(),
+    vol.Required(CONF_MQTT_PORT, default=DEFAULT_MQTT_PORT): NumberSelector(
+        NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+    ),
+    vol.Optional(CONF_USERNAME): TextSelector(),
+    vol.Optional(CONF_PASSWORD): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+    vol.Required(CONF_TLS, default=False): BooleanSelector(),
+    vol.Required(CONF_TLS_INSECURE, default=False): BooleanSelector(),
+}
+"""Where the broker is and how to log in: a direct connection's settings."""
+PROFILE_FIELDS: dict[vol.Marker, Any] = {
+    vol.Required(CONF_PROFILE, default=PROFILE_ENERLINK_V1): SelectSelector(
+        SelectSelectorConfig(
+            options=list(PROFILES), translation_key=CONF_PROFILE, mode=SelectSelectorMode.LIST
+        )
+    ),
+    vol.Optional(CONF_TOPIC_PREFIX, default=DEFAULT_V1_PREFIX): TextSelector(),
+    vol.Optional(CONF_BASE_TOPIC): TextSelector(),
+}
+"""What the meters publish and where, whichever connection reaches them."""
+MQTT_SCHEMA = vol.Schema({**CONNECTION_FIELDS, **PROFILE_FIELDS})
+HA_MQTT_SCHEMA = vol.Schema(PROFILE_FIELDS)
+MQTT_RECONFIGURE_SCHEMA = vol.Schema(CONNECTION_FIELDS)
 
 
-def _mqtt_entry_data(user_input: dict[str, Any]) -> dict[str, Any]:
-    """What an MQTT entry stores, from the form: trimmed, typed, v1's prefix only for v1."""
-    profile = user_input[CONF_PROFILE]
+def _connection_data(user_input: dict[str, Any]) -> dict[str, Any]:
+    """A direct connection's settings from the form: trimmed and typed."""
     tls = bool(user_input.get(CONF_TLS, False))
-    data: dict[str, Any] = {
-        CONF_KIND: KIND_MQTT,
+    return {
         CONF_HOST: user_input[CONF_HOST].strip(),
         CONF_MQTT_PORT: int(user_input.get(CONF_MQTT_PORT, DEFAULT_MQTT_PORT)),
         CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip() or None,
         CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
         CONF_TLS: tls,
         CONF_TLS_INSECURE: tls and bool(user_input.get(CONF_TLS_INSECURE, False)),
-        CONF_PROFILE: profile,
     }
+
+
+def _profile_data(user_input: dict[str, Any]) -> dict[str, Any] | str:
+    """The profile and its topic from the form, or the error key of a missing base topic.
+
+    v1 keeps its prefix only, the per-topic profile its base topic only: trimmed of blanks and
+    slashes. A base topic is a topic, not a filter: wildcards would subscribe to other meters.
+    """
+    profile = user_input[CONF_PROFILE]
+    data: dict[str, Any] = {CONF_KIND: KIND_MQTT, CONF_PROFILE: profile}
     if profile == PROFILE_ENERLINK_V1:
         prefix = (user_input.get(CONF_TOPIC_PREFIX) or DEFAULT_V1_PREFIX).strip().strip("/")
         data[CONF_TOPIC_PREFIX] = prefix or DEFAULT_V1_PREFIX
+    elif profile == PROFILE_TIC_PER_TOPIC:
+        base = (user_input.get(CONF_BASE_TOPIC) or "").strip().strip("/")
+        if not base:
+            return "base_topic_required"
+        if "+" in base or "#" in base:
+            return "base_topic_wildcard"
+        data[CONF_BASE_TOPIC] = base
     return data
 
 
-def _mqtt_unique_id(data: dict[str, Any]) -> str:
+def _mqtt_entry_data(user_input: dict[str, Any]) -> dict[str, Any] | str:
+    """What a direct MQTT entry stores, from the form; or the error key of the topic fields."""
+    data = _profile_data(user_input)
+    if isinstance(data, str):
+        return data
+    return {**data, **_connection_data(user_input)}
+
+
+def _mqtt_unique_id(data: Mapping[str, Any]) -> str:
     """Broker and what is read there: the same meters cannot be added twice."""
-    where = f"{data[CONF_HOST].lower()}:{data[CONF_MQTT_PORT]}"
+    if data.get(CONF_TRANSPORT) == TRANSPORT_HOME_ASSISTANT:
+        where = "home_assistant_mqtt"
+    else:
+        where = f"{data[CONF_HOST].lower()}:{data[CONF_MQTT_PORT]}"
     if data[CONF_PROFILE] == PROFILE_ENERLINK_V1:
         return f"{where}/{PROFILE_ENERLINK_V1}/{data[CONF_TOPIC_PREFIX]}"
+    if data[CONF_PROFILE] == PROFILE_TIC_PER_TOPIC:
+        return f"{where}/{PROFILE_TIC_PER_TOPIC}/{data[CONF_BASE_TOPIC]}"
     return f"{where}/{data[CONF_PROFILE]}"
 
 
 def _mqtt_title(data: dict[str, Any]) -> str:
     if data[CONF_PROFILE] == PROFILE_ENERLINK_V1:
         return f"EnerLink {data[CONF_TOPIC_PREFIX]}"
+    if data[CONF_PROFILE] == PROFILE_TIC_PER_TOPIC:
+        return f"Linky {data[CONF_BASE_TOPIC]}"
     return "EnerLink v2 meters"
 
 
-class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
+def _ha_mqtt_loaded(hass: HomeAssistant) -> bool:
+    """Whether Home Assistant's own MQTT integration is set up (its connection can be shared)."""
+    return bool(hass.config_entries.async_loaded_entries(mqtt.DOMAIN))
+
+
+async def _ha_mqtt_error(hass: HomeAssistant) -> str | None:
+    """None when Home Assistant's MQTT client is there and connected, else the error key."""
+    if not await mqtt.async_wait_for_mqtt_client(hass) or not mqtt.is_connected(hass):
+        return "ha_mqtt_unavailable"
+    return None
+
+
+class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
     """Config flow of a TIC meter or of an MQTT broker with its meters."""
 
     VERSION = 1
@@ -150,11 +206,15 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port: str | None = None
         self._detection: Detection | None = None
         self._profile: MeterProfile | None = None
+        self._direct = False
+        """The user chose a direct broker connection over Home Assistant's MQTT one."""
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: EnergyLedgerConfigEntry) -> EnergyLedgerOptionsFlow:
-        """Options: how often entities may write their state."""
+    def async_get_options_flow(config_entry: EnergyLedgerConfigEntry) -> OptionsFlow:
+        """Options: how often entities may write their state; a ledger's prices and sources."""
+        if entry_kind(config_entry) == KIND_LEDGER:
+            return LedgerOptionsFlow()
         return EnergyLedgerOptionsFlow()
 
     async def _async_port_options(self) -> list[SelectOptionDict]:
@@ -206,7 +266,7 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Which kind of meter: a Linky on a serial port or MQTT smart meters on a broker."""
-        return self.async_show_menu(step_id="user", menu_options=["tic", "mqtt_broker"])
+        return self.async_show_menu(step_id="user", menu_options=["tic", "mqtt_broker", "ledger"])
 
     async def async_step_tic(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose or type the port; it is read before going further."""
@@ -224,20 +284,65 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_mqtt_broker(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Broker, login and payload profile; the broker is tried before the entry exists."""
+        """Broker, login and payload profile; the broker is tried before the entry exists.
+
+        With Home Assistant's MQTT integration set up, the user first picks which connection.
+        """
+        if user_input is None and not self._direct and _ha_mqtt_loaded(self.hass):
+            return await self.async_step_mqtt_transport()
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _mqtt_entry_data(user_input)
-            await self.async_set_unique_id(_mqtt_unique_id(data))
-            self._abort_if_unique_id_configured(error="broker_already_configured")
-            if not (error := await test_connection(settings_from_entry(data))):
-                return self.async_create_entry(title=_mqtt_title(data), data=data)
-            errors["base"] = error
+            if isinstance(data, str):
+                errors[CONF_BASE_TOPIC] = data
+            else:
+                await self.async_set_unique_id(_mqtt_unique_id(data))
+                self._abort_if_unique_id_configured(error="broker_already_configured")
+                if not (error := await test_connection(settings_from_entry(data))):
+                    return self.async_create_entry(title=_mqtt_title(data), data=data)
+                errors["base"] = error
         return self.async_show_form(
             step_id="mqtt_broker",
             data_schema=self.add_suggested_values_to_schema(
                 MQTT_SCHEMA, {k: v for k, v in (user_input or {}).items() if k != CONF_PASSWORD}
             ),
+            errors=errors,
+        )
+
+    async def async_step_mqtt_transport(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Home Assistant's MQTT connection, or one of our own to a broker."""
+        return self.async_show_menu(
+            step_id="mqtt_transport", menu_options=["mqtt_home_assistant", "mqtt_direct"]
+        )
+
+    async def async_step_mqtt_direct(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A connection of our own to a broker, although Home Assistant has one."""
+        self._direct = True
+        return await self.async_step_mqtt_broker()
+
+    async def async_step_mqtt_home_assistant(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Payload profile only: Home Assistant's MQTT integration knows the broker."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _profile_data(user_input)
+            if isinstance(data, str):
+                errors[CONF_BASE_TOPIC] = data
+            else:
+                data[CONF_TRANSPORT] = TRANSPORT_HOME_ASSISTANT
+                await self.async_set_unique_id(_mqtt_unique_id(data))
+                self._abort_if_unique_id_configured(error="broker_already_configured")
+                if not (error := await _ha_mqtt_error(self.hass)):
+                    return self.async_create_entry(title=_mqtt_title(data), data=data)
+                errors["base"] = error
+        return self.async_show_form(
+            step_id="mqtt_home_assistant",
+            data_schema=self.add_suggested_values_to_schema(HA_MQTT_SCHEMA, user_input or {}),
             errors=errors,
         )
 
@@ -283,7 +388,9 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
         """Move the meter to another port; the meter behind it must be the same one."""
         entry = self._get_reconfigure_entry()
         if entry_kind(entry) == KIND_MQTT:
-            return self.async_abort(reason="mqtt_reconfigure_unsupported")
+            return await self.async_step_mqtt_reconfigure()
+        if entry_kind(entry) == KIND_LEDGER:
+            return self.async_abort(reason="ledger_use_options")
         errors: dict[str, str] = {}
         if user_input is not None:
             if not (error := await self._async_read_meter(user_input[CONF_PORT].strip())):
@@ -294,6 +401,51 @@ class EnergyLedgerConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=await self._async_port_schema(default),
+            errors=errors,
+        )
+
+    async def async_step_mqtt_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """New host, port, login or TLS for a direct broker entry; tried before it is saved.
+
+        An empty password keeps the saved one while the user name stays the same (the form never
+        shows it); a new user name without a password logs in without one. Entries on Home
+        Assistant's MQTT connection have nothing of ours to change.
+        """
+        entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_TRANSPORT) == TRANSPORT_HOME_ASSISTANT:
+            return self.async_abort(reason="reconfigure_in_mqtt_integration")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            connection = _connection_data(user_input)
+            if connection[CONF_PASSWORD] is None and connection[CONF_USERNAME] == entry.data.get(
+                CONF_USERNAME
+            ):
+                connection[CONF_PASSWORD] = entry.data.get(CONF_PASSWORD)
+            data = {**entry.data, **connection}
+            unique_id = _mqtt_unique_id(data)
+            if any(
+                other.unique_id == unique_id and other.entry_id != entry.entry_id
+                for other in self._async_current_entries(include_ignore=False)
+            ):
+                return self.async_abort(reason="broker_already_configured")
+            if not (error := await test_connection(settings_from_entry(data))):
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, data_updates=connection
+                )
+            errors["base"] = error
+        shown = user_input or entry.data
+        return self.async_show_form(
+            step_id="mqtt_reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                MQTT_RECONFIGURE_SCHEMA,
+                {
+                    k: v
+                    for k, v in shown.items()
+                    if k in CONNECTION_FIELDS and k != CONF_PASSWORD and v is not None
+                },
+            ),
             errors=errors,
         )
 

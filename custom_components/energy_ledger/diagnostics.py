@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from .core.tic import TicFrame
 from .core.tic.profile import profile_of
-from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
+from .entry import EnergyLedgerConfigEntry, LedgerRuntimeData, MqttRuntimeData
 from .mqtt_coordinator import MeterState, MqttCoordinator
 
 PERSONAL_LABELS = frozenset({"ADSC", "ADCO", "PRM"})
@@ -48,6 +48,8 @@ async def async_get_config_entry_diagnostics(
     runtime = entry.runtime_data
     if isinstance(runtime, MqttRuntimeData):
         return mqtt_diagnostics(entry, runtime.coordinator)
+    if isinstance(runtime, LedgerRuntimeData):
+        return {"entry": {"options": dict(entry.options)}, **runtime.coordinator.diagnostics()}
     coordinator = runtime.coordinator
     source = coordinator.source
     parser = source.parser

@@ -1,23 +1,83 @@
-"""Base entity of a TIC meter: device, availability, throttled writes, dynamic creation."""
+"""Base entity of a TIC meter: device, availability, throttled writes, dynamic creation.
+
+A TIC meter is a Linky on a serial port (`TicCoordinator`) or a one-value-per-topic Linky behind
+an MQTT bridge (`PerTopicFeed`): both offer the `TicFeed` interface, so both get the same
+entities from the same descriptions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import TicCoordinator
+from .coordinator import LabelsListener, UpdateListener
 from .core.reading import Reading
 from .core.tic import LABELS, decode_address
-from .entry import EnergyLedgerConfigEntry, TicRuntimeData
+from .entry import EnergyLedgerConfigEntry, MqttRuntimeData, TicRuntimeData
+from .per_topic_feed import PerTopicFeed
 from .throttled_entity import ThrottledEntity
+
+
+class TicFeed(Protocol):
+    """What TIC entities read from their meter, serial or per-topic MQTT."""
+
+    @property
+    def entry(self) -> ConfigEntry:
+        """The meter's config entry."""
+        ...
+
+    @property
+    def reading(self) -> Reading | None:
+        """The latest decoded values, None before the first."""
+        ...
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """Every label the meter sent so far."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether the meter is reachable and talking."""
+        ...
+
+    @property
+    def meter_clock_drift(self) -> float | None:
+        """Seconds the meter's clock is ahead of Home Assistant's."""
+        ...
+
+    @property
+    def min_write_interval(self) -> float:
+        """Seconds between two writes of an entity whose value keeps changing."""
+        ...
+
+    def async_add_listener(self, listener: UpdateListener) -> CALLBACK_TYPE:
+        """Call `listener` on every update, with `flush=True` when writing is due regardless."""
+        ...
+
+    def async_add_labels_listener(self, listener: LabelsListener) -> CALLBACK_TYPE:
+        """Call `listener` with the labels the meter sends for the first time."""
+        ...
+
+
+def tic_feed_of(entry: EnergyLedgerConfigEntry) -> TicFeed | None:
+    """The TIC meter of an entry: its serial coordinator or its per-topic feed; else None."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, TicRuntimeData):
+        return runtime.coordinator
+    if isinstance(runtime, MqttRuntimeData):
+        return runtime.coordinator.tic_feed
+    return None  # a ledger entry reads meters, it is none
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,8 +90,10 @@ class TicEntityDescription(EntityDescription):
     """Health entities stay available while the port is down (that is what they report)."""
 
 
-def meter_device_info(coordinator: TicCoordinator) -> DeviceInfo:
+def meter_device_info(coordinator: TicFeed) -> DeviceInfo:
     """One device per meter; manufacturer and model come from the meter address."""
+    if isinstance(coordinator, PerTopicFeed):
+        return coordinator.device_info()
     address = coordinator.entry.unique_id or coordinator.entry.entry_id
     info = DeviceInfo(identifiers={(DOMAIN, address)}, name=coordinator.entry.title)
     if decoded := decode_address(address):
@@ -49,7 +111,7 @@ class TicEntity(ThrottledEntity):
 
     entity_description: TicEntityDescription
 
-    def __init__(self, coordinator: TicCoordinator, description: TicEntityDescription) -> None:
+    def __init__(self, coordinator: TicFeed, description: TicEntityDescription) -> None:
         super().__init__(coordinator)
         self.coordinator = coordinator
         self.entity_description = description
@@ -69,8 +131,10 @@ class TicEntity(ThrottledEntity):
         )
 
 
-def unique_id_for(coordinator: TicCoordinator, key: str) -> str:
+def unique_id_for(coordinator: TicFeed, key: str) -> str:
     """Meter address + description key: stable across ports and restarts."""
+    if isinstance(coordinator, PerTopicFeed):
+        return f"{coordinator.unique_id_prefix}_{key.lower()}"
     return f"{coordinator.entry.unique_id}_{key.lower()}"
 
 
@@ -81,7 +145,7 @@ def async_add_entities_as_labels_appear[D: TicEntityDescription](
     platform: Platform,
     *,
     descriptions: Iterable[D],
-    entity_factory: Callable[[TicCoordinator, D], Entity],
+    entity_factory: Callable[[TicFeed, D], Entity],
     async_add_entities: AddEntitiesCallback,
     describe_unknown_label: Callable[[str], D] | None = None,
 ) -> None:
@@ -91,9 +155,8 @@ def async_add_entities_as_labels_appear[D: TicEntityDescription](
     come back unavailable rather than missing after a restart with the dongle unplugged.
     `describe_unknown_label` describes a label outside the catalogue (its key is the label).
     """
-    runtime = entry.runtime_data
-    assert isinstance(runtime, TicRuntimeData)
-    coordinator = runtime.coordinator
+    coordinator = tic_feed_of(entry)
+    assert coordinator is not None
     pending = {unique_id_for(coordinator, d.key): d for d in descriptions}
     registered = {
         reg.unique_id

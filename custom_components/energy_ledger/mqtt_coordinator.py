@@ -4,7 +4,12 @@ One entry is one broker connection with one payload profile:
 
 * EnerLink v1 (`<prefix>/sensors`, `/heartbeat`, `/status`): one meter, the entry's own;
 * EnerLink v2 (`enerlink/meters/data`, `/status`): any number of meters sharing the topics, each
-  `meterId` a device of its own, created when it first appears.
+  `meterId` a device of its own, created when it first appears;
+* TIC labels, one topic per value (`<base>/#`): one Linky behind a TIC-to-MQTT bridge, whose
+  values `PerTopicFeed` offers to the TIC entities.
+
+The broker is reached directly (`MqttSource`) or through Home Assistant's own MQTT integration
+(`HaMqttSource`, entry `transport` = `home_assistant`); both hand over raw messages alike.
 
 Messages are decoded by the pure core (`core.mqtt`); this class keeps, per meter, the latest
 `Reading`, heartbeat and status, and tells entities. A message that does not decode leaves what
@@ -32,6 +37,7 @@ from homeassistant.helpers.event import async_track_time_interval, async_track_u
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_BASE_TOPIC,
     CONF_EXPECTED_INTERVAL,
     CONF_HOST,
     CONF_MIN_WRITE_INTERVAL,
@@ -41,6 +47,7 @@ from .const import (
     CONF_TLS,
     CONF_TLS_INSECURE,
     CONF_TOPIC_PREFIX,
+    CONF_TRANSPORT,
     CONF_USERNAME,
     DEFAULT_EXPECTED_INTERVAL,
     DEFAULT_MIN_WRITE_INTERVAL,
@@ -48,6 +55,8 @@ from .const import (
     DEFAULT_V1_PREFIX,
     OFFLINE_AFTER_INTERVALS,
     PROFILE_ENERLINK_V2,
+    PROFILE_TIC_PER_TOPIC,
+    TRANSPORT_HOME_ASSISTANT,
     V2_TOPIC_ROOT,
 )
 from .coordinator import UpdateListener
@@ -65,6 +74,8 @@ from .core.mqtt import (
     decode_v2_status,
 )
 from .core.reading import Reading
+from .per_topic_feed import TIC_METER, PerTopicFeed
+from .sources.ha_mqtt import HaMqttSource
 from .sources.mqtt import MqttSettings, MqttSource
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,6 +90,8 @@ ENERGY_SUFFIXES: Final = ("daily_energy_wh", "total_energy_wh", "settlement_ener
 """Called with `flush=True` at the end of each hour and on availability changes."""
 type MeterListener = Callable[[str], None]
 """Called with a meter key when that meter appears or starts sending something new."""
+type InboundObserver = Callable[[str, bytes], None]
+"""Shown every inbound message, raw, before decoding (command acknowledgements)."""
 
 
 @dataclass(slots=True)
@@ -135,16 +148,27 @@ class MqttCoordinator:
         self.entry = entry
         self.profile: str = entry.data[CONF_PROFILE]
         self.prefix: str = (entry.data.get(CONF_TOPIC_PREFIX) or DEFAULT_V1_PREFIX).strip("/")
-        if self.is_v2:
+        self.tic_feed: PerTopicFeed | None = None
+        """The TIC face of a one-value-per-topic Linky; None for EnerLink profiles."""
+        if self.profile == PROFILE_TIC_PER_TOPIC:
+            self.tic_feed = PerTopicFeed(self, entry.data[CONF_BASE_TOPIC])
+            topics = [f"{self.tic_feed.base_topic}/#"]
+        elif self.is_v2:
             topics = [f"{V2_TOPIC_ROOT}/#"]
         else:
             topics = [f"{self.prefix}/{name}" for name in ("sensors", "heartbeat", "status")]
-        self.source = MqttSource(
-            settings_from_entry(entry.data),
-            topics,
-            on_message=self.handle_message,
-            on_connection=self.handle_connection,
-        )
+        self.source: MqttSource | HaMqttSource
+        if entry.data.get(CONF_TRANSPORT) == TRANSPORT_HOME_ASSISTANT:
+            self.source = HaMqttSource(
+                hass, topics, on_message=self.handle_message, on_connection=self.handle_connection
+            )
+        else:
+            self.source = MqttSource(
+                settings_from_entry(entry.data),
+                topics,
+                on_message=self.handle_message,
+                on_connection=self.handle_connection,
+            )
         self.meters: dict[str, MeterState] = {}
         self.connected = False
         """True while the broker link is up and subscribed (told by the source)."""
@@ -156,8 +180,10 @@ class MqttCoordinator:
         self._totals = TotalTracker()
         self._listeners: list[UpdateListener] = []
         self._meter_listeners: list[MeterListener] = []
+        self._inbound_observers: list[InboundObserver] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_staleness: CALLBACK_TYPE | None = None
+        self._notify_scheduled = False
 
     @property
     def is_v2(self) -> bool:
@@ -214,17 +240,38 @@ class MqttCoordinator:
         return lambda: self._listeners.remove(listener)
 
     @callback
+    def async_add_inbound_observer(self, observer: InboundObserver) -> CALLBACK_TYPE:
+        """Show `observer` every inbound message (topic, raw payload), whatever its topic."""
+        self._inbound_observers.append(observer)
+        return lambda: self._inbound_observers.remove(observer)
+
+    @callback
     def async_add_meter_listener(self, listener: MeterListener) -> CALLBACK_TYPE:
         """Call `listener` with a meter key when the meter appears or sends something new."""
         self._meter_listeners.append(listener)
         return lambda: self._meter_listeners.remove(listener)
+
+    @callback
+    def async_forget_meter(self, key: str) -> None:
+        """Drop a meter whose device the user removed; if it speaks again it is new again.
+
+        Meter listeners are told with the key of a meter no longer in `meters`.
+        """
+        if self.meters.pop(key, None) is not None:
+            for listener in list(self._meter_listeners):
+                listener(key)
 
     # ---- Inbound ------------------------------------------------------------------------------
 
     @callback
     def handle_message(self, topic: str, payload: bytes, _retain: bool) -> None:
         """Route one message to its decoder; keep what it gives, count what went wrong."""
+        for observer in self._inbound_observers:
+            observer(topic, payload)
         now = dt_util.utcnow()
+        if self.tic_feed is not None:
+            self._apply_per_topic(self.tic_feed, topic, payload, now)
+            return
         if self.is_v2:
             if topic == f"{V2_TOPIC_ROOT}/data":
                 self._apply(topic, decode_v2_data(payload, received_at=now), "reading")
@@ -282,6 +329,36 @@ class MqttCoordinator:
                 for listener in list(self._meter_listeners):
                     listener(key)
         self._notify(flush=was_online != meter.online or _last_second_of_hour(dt_util.utcnow()))
+
+    def _apply_per_topic(
+        self, feed: PerTopicFeed, topic: str, payload: bytes, now: datetime
+    ) -> None:
+        """One label of a per-topic Linky; entities hear once of the labels of one loop turn.
+
+        A bridge publishes a frame as one message per label. Those handed over in the same
+        event-loop turn are told to entities once, so the frame's `Reading` is rebuilt once
+        rather than per label (Home Assistant's MQTT client reads up to 500 messages per socket
+        read; the direct aiomqtt source hands them over one per turn, so one update each).
+        """
+        if (problem := feed.feed(topic, payload, now)) is not None:
+            self._count(topic, (problem,))
+            return
+        meter = self.meters.get(TIC_METER)
+        if meter is None:
+            meter = self.meters[TIC_METER] = MeterState(TIC_METER)
+        meter.messages += 1
+        meter.last_seen = time.monotonic()
+        if not meter.online:
+            meter.online = self._is_online(meter)
+            self._notify(flush=True)
+        elif not self._notify_scheduled:
+            self._notify_scheduled = True
+            self.hass.loop.call_soon(self._notify_burst)
+
+    @callback
+    def _notify_burst(self) -> None:
+        self._notify_scheduled = False
+        self._notify(flush=_last_second_of_hour(dt_util.utcnow()))
 
     def _track_totals(self, meter: MeterState, reading: Reading) -> None:
         """Count energy counters going down: a device reset, never negative energy."""

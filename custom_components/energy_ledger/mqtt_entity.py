@@ -3,6 +3,8 @@
 The MQTT twin of `entity.py`: a meter's entities are created when the meter first sends what
 they show (a v2 meter, and its device, when its `meterId` first appears), and entities
 registered by an earlier run come back at once, unavailable until their meter speaks again.
+A v2 meter taken out of service leaves such a device behind: the user may delete it while it
+is offline (`async_remove_config_entry_device`), and it is discovered anew if it comes back.
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .const import DOMAIN
-from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
+from .const import CONF_PROFILE, DOMAIN, KIND_MQTT, PROFILE_ENERLINK_V2
+from .entry import EnergyLedgerConfigEntry, MqttRuntimeData, entry_kind
 from .mqtt_coordinator import V1_METER, MeterState, MqttCoordinator
 from .throttled_entity import ThrottledEntity
 
@@ -136,7 +139,8 @@ def async_add_entities_as_meters_appear[D: MqttMeterEntityDescription](
     @callback
     def on_meter(meter_key: str) -> None:
         meter = coordinator.meters.get(meter_key)
-        if meter is None:  # pragma: no cover - called for known meters only
+        if meter is None:  # forgotten (device removed): its entities are gone with the device
+            created.difference_update([pair for pair in created if pair[0] == meter_key])
             return
         add(
             (meter_key, d.key)
@@ -147,3 +151,33 @@ def async_add_entities_as_meters_appear[D: MqttMeterEntityDescription](
     entry.async_on_unload(coordinator.async_add_meter_listener(on_meter))
     for meter_key in list(coordinator.meters):
         on_meter(meter_key)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: ConfigEntry, device: DeviceEntry
+) -> bool:
+    """Whether the user may delete `device`: an EnerLink v2 meter's, while it is offline.
+
+    A meter still talking would come straight back, so it is refused; so is every other device
+    (a TIC meter, a v1 or per-topic meter), which is its entry's own: remove the entry instead.
+    """
+    if entry_kind(entry) != KIND_MQTT or entry.data.get(CONF_PROFILE) != PROFILE_ENERLINK_V2:
+        return False
+    prefix = f"{entry.entry_id}_"
+    keys = [
+        identifier.removeprefix(prefix)
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN and identifier.startswith(prefix)
+    ]
+    if not keys:
+        return False
+    if entry.state is not ConfigEntryState.LOADED:
+        return True  # nothing is online while the entry is not running
+    runtime = entry.runtime_data
+    assert isinstance(runtime, MqttRuntimeData)
+    coordinator = runtime.coordinator
+    if any((meter := coordinator.meters.get(key)) is not None and meter.online for key in keys):
+        return False
+    for key in keys:
+        coordinator.async_forget_meter(key)
+    return True

@@ -37,13 +37,21 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import TicCoordinator
 from .core.mqtt import V1_SUBSYSTEMS, DeviceStatus, Heartbeat
+from .core.mqtt.commands import CommandStatus
 from .core.reading import Reading
 from .core.tic import LABELS, LabelKind, LabelSpec, Stge, TempoColour
 from .core.tic.labels import UNKNOWN_TRANSLATION_KEY
 from .core.tic.period import PERIOD_KEYS, period_key
 from .core.tic.stge import CutOffState, ProfileBlock, tempo_from_ptec
-from .entity import TicEntity, TicEntityDescription, async_add_entities_as_labels_appear
-from .entry import EnergyLedgerConfigEntry, MqttRuntimeData
+from .entity import (
+    TicEntity,
+    TicEntityDescription,
+    TicFeed,
+    async_add_entities_as_labels_appear,
+)
+from .entry import EnergyLedgerConfigEntry, LedgerRuntimeData, MqttRuntimeData, TicRuntimeData
+from .ledger_sensor import async_setup_ledger_sensors
+from .mqtt_command_entity import MqttCommandEntity, async_add_command_entities
 from .mqtt_coordinator import MeterState
 from .mqtt_entity import (
     MqttMeterEntity,
@@ -60,8 +68,8 @@ REJECT_REASONS = ("checksum", "malformed", "interrupted", "oversize")
 class TicSensorEntityDescription(TicEntityDescription, SensorEntityDescription):
     """A TIC sensor: how to read its value and attributes from the coordinator."""
 
-    value_fn: Callable[[TicCoordinator], StateType | datetime]
-    attributes_fn: Callable[[TicCoordinator], dict[str, Any] | None] | None = None
+    value_fn: Callable[[TicFeed], StateType | datetime]
+    attributes_fn: Callable[[TicFeed], dict[str, Any] | None] | None = None
 
 
 _KIND_FIELDS: dict[LabelKind, dict[str, Any]] = {
@@ -160,11 +168,11 @@ def _label_description(spec: LabelSpec) -> TicSensorEntityDescription | None:
     if label in DISABLED_LABELS:
         fields["entity_registry_enabled_default"] = False
 
-    def value(coordinator: TicCoordinator) -> StateType | datetime:
+    def value(coordinator: TicFeed) -> StateType | datetime:
         reading = coordinator.reading
         return None if reading is None else _format_value(reading.values.get(label))
 
-    def horodate(coordinator: TicCoordinator) -> dict[str, Any] | None:
+    def horodate(coordinator: TicFeed) -> dict[str, Any] | None:
         reading = coordinator.reading
         stamp = None if reading is None else reading.timestamps.get(label)
         return {"horodate": stamp.isoformat()} if stamp is not None else None
@@ -189,7 +197,7 @@ def _is_tempo(reading: Reading) -> bool:
     return isinstance(option, str) and ("TEMPO" in option.upper() or option.startswith("BBR"))
 
 
-def _tempo_today(coordinator: TicCoordinator) -> str | None:
+def _tempo_today(coordinator: TicFeed) -> str | None:
     reading = coordinator.reading
     if (stge := _stge(reading)) is not None:
         return stge.tempo_today
@@ -197,7 +205,7 @@ def _tempo_today(coordinator: TicCoordinator) -> str | None:
     return tempo_from_ptec(ptec) if isinstance(ptec, str) else None
 
 
-def _tempo_tomorrow(coordinator: TicCoordinator) -> str | None:
+def _tempo_tomorrow(coordinator: TicFeed) -> str | None:
     reading = coordinator.reading
     if (stge := _stge(reading)) is not None:
         return stge.tempo_tomorrow
@@ -205,8 +213,8 @@ def _tempo_tomorrow(coordinator: TicCoordinator) -> str | None:
     return demain if isinstance(demain, TempoColour) else None
 
 
-def _mobile_peak(field: str) -> Callable[[TicCoordinator], str | None]:
-    def value(coordinator: TicCoordinator) -> str | None:
+def _mobile_peak(field: str) -> Callable[[TicFeed], str | None]:
+    def value(coordinator: TicFeed) -> str | None:
         stge = _stge(coordinator.reading)
         if stge is None:
             return None
@@ -216,8 +224,21 @@ def _mobile_peak(field: str) -> Callable[[TicCoordinator], str | None]:
     return value
 
 
-def _rejected(reason: str) -> Callable[[TicCoordinator], int]:
-    return lambda coordinator: coordinator.source.parser.rejected.get(reason, 0)
+def _rejected(reason: str) -> Callable[[TicFeed], int | None]:
+    def value(coordinator: TicFeed) -> int | None:
+        if not isinstance(coordinator, TicCoordinator):  # pragma: no cover - serial only
+            return None
+        return coordinator.source.parser.rejected.get(reason, 0)
+
+    return value
+
+
+def _frames_received(coordinator: TicFeed) -> int | None:
+    return coordinator.frames_received if isinstance(coordinator, TicCoordinator) else None
+
+
+SERIAL_LINE_SENSORS = frozenset({"frames_received", *(f"rejected_{r}" for r in REJECT_REASONS)})
+"""Counters of the serial line: a Linky behind an MQTT bridge has none."""
 
 
 TEMPO_OPTIONS = [colour.value for colour in TempoColour]
@@ -292,7 +313,7 @@ DERIVED_SENSORS: tuple[TicSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         always_available=True,
         present_fn=lambda reading: True,
-        value_fn=lambda c: c.frames_received,
+        value_fn=_frames_received,
     ),
     *(
         TicSensorEntityDescription(
@@ -528,13 +549,57 @@ class MqttMeterSensor(MqttMeterEntity, SensorEntity):
         return None if meter is None else self.entity_description.value_fn(meter)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LastCommandSensorEntityDescription(MqttMeterEntityDescription, SensorEntityDescription):
+    """The "Last command" sensor of an EnerLink meter."""
+
+
+LAST_COMMAND_SENSOR = LastCommandSensorEntityDescription(
+    key="last_command",
+    translation_key="last_command",
+    device_class=SensorDeviceClass.ENUM,
+    options=[status.value for status in CommandStatus],
+    entity_category=EntityCategory.DIAGNOSTIC,
+    shown_key=None,
+    always_available=True,
+)
+
+
+class LastCommandSensor(MqttCommandEntity, SensorEntity):
+    """Where the latest command sent to the meter stands, with what it asked and its id."""
+
+    entity_description: LastCommandSensorEntityDescription
+
+    def _shown_value(self) -> object:
+        last = self.commands.last.get(self.meter_key)
+        return None if last is None else (last.status, last.command.correlation_id)
+
+    @property
+    def native_value(self) -> str | None:
+        """pending, acknowledged or timed_out; unknown before the first command."""
+        last = self.commands.last.get(self.meter_key)
+        return None if last is None else last.status.value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The command object sent (without its envelope) and its correlation id."""
+        last = self.commands.last.get(self.meter_key)
+        if last is None:
+            return None
+        return {"command": dict(last.command.body), "correlation_id": last.command.correlation_id}
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnergyLedgerConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
     """Add sensors as the meter's labels appear, or as MQTT meters appear and send values."""
-    if isinstance(entry.runtime_data, MqttRuntimeData):
+    if isinstance(entry.runtime_data, LedgerRuntimeData):
+        async_setup_ledger_sensors(hass, entry, async_add_entities)
+        return
+    runtime = entry.runtime_data
+    if isinstance(runtime, MqttRuntimeData) and runtime.coordinator.tic_feed is None:
         async_add_entities_as_meters_appear(
             hass,
             entry,
@@ -543,12 +608,24 @@ async def async_setup_entry(
             entity_factory=MqttMeterSensor,
             async_add_entities=async_add_entities,
         )
+        async_add_command_entities(
+            hass,
+            entry,
+            Platform.SENSOR,
+            descriptions=(LAST_COMMAND_SENSOR,),
+            entity_class=LastCommandSensor,
+            async_add_entities=async_add_entities,
+        )
         return
     async_add_entities_as_labels_appear(
         hass,
         entry,
         Platform.SENSOR,
-        descriptions=(*LABEL_SENSORS, *DERIVED_SENSORS),
+        descriptions=tuple(
+            d
+            for d in (*LABEL_SENSORS, *DERIVED_SENSORS)
+            if isinstance(runtime, TicRuntimeData) or d.key not in SERIAL_LINE_SENSORS
+        ),
         entity_factory=TicSensor,
         async_add_entities=async_add_entities,
         describe_unknown_label=describe_unknown_label,

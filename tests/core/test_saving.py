@@ -23,6 +23,7 @@ from custom_components.energy_ledger.core.saving import (
     SavingTotals,
     WindowEnergy,
     WindowMoney,
+    energy_cost,
     energy_from_power,
     pick_energy,
     price_window,
@@ -402,3 +403,14 @@ def test_rounded_running_totals_never_drift(windows: list[Decimal], hour_size: i
     increments = [b - a for a, b in pairwise(stored)]
     assert sum(increments, D(0)) == to_cents(running) == stored[-1]
     assert abs(to_cents(running) - running) <= D("0.005")
+
+
+def test_energy_cost_of_grid_import_is_exact() -> None:
+    """1234 Wh at 0.2068 EUR/kWh is 0.2551912 EUR exactly; bad input is refused."""
+    assert energy_cost(1234, Decimal("0.2068")) == Decimal("0.2551912")
+    assert energy_cost(Decimal("0.5"), Decimal("0.27")) == Decimal("0.000135")
+    assert energy_cost(0, Decimal("0.27")) == 0
+    with pytest.raises(ValueError, match="not negative"):
+        energy_cost(-1, Decimal("0.27"))
+    with pytest.raises(TypeError):
+        energy_cost(1, 0.27)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,22 +12,38 @@ from homeassistant import config_entries
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_ledger import config_flow
 from custom_components.energy_ledger.const import (
+    CONF_BASE_TOPIC,
     CONF_BAUDRATE,
+    CONF_HOST,
     CONF_KIND,
     CONF_MIN_WRITE_INTERVAL,
     CONF_MODE,
+    CONF_MQTT_PORT,
+    CONF_PASSWORD,
     CONF_PORT,
+    CONF_PROFILE,
+    CONF_TLS,
+    CONF_TLS_INSECURE,
+    CONF_TOPIC_PREFIX,
+    CONF_USERNAME,
     DOMAIN,
+    KIND_MQTT,
     KIND_TIC,
+    PROFILE_ENERLINK_V2,
+    PROFILE_TIC_PER_TOPIC,
 )
 from custom_components.energy_ledger.core.tic.encode import encode_frame, encode_standard_group
 
 from .conftest import HISTORIC_HC, MeterFeed, TicLine, one_frame
+from .mqtt_broker import LOOPBACK, PASSWORD, USER, Broker, Certificates, free_port
+from .test_mqtt_meters import publish, setup_mqtt, v2_data
+from .test_mqtt_meters import state_of as mqtt_state_of
 from .test_tic_end_to_end import state_of, wait_for
 
 ADSC = "041776199277"
@@ -40,7 +57,7 @@ async def _open_tic_form(hass: HomeAssistant) -> ConfigFlowResult:
     )
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
-    assert result["menu_options"] == ["tic", "mqtt_broker"]
+    assert result["menu_options"] == ["tic", "mqtt_broker", "ledger"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "tic"}
     )
@@ -356,3 +373,199 @@ async def test_ports_are_offered_by_their_stable_path(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["data"][CONF_PORT] == str(stable)
     await hass.async_block_till_done()
+
+
+# ---- MQTT: one value per topic, reconfigure ---------------------------------------------------
+
+
+async def _open_mqtt_broker_form(hass: HomeAssistant) -> str:
+    """Without Home Assistant's MQTT integration the MQTT choice leads straight to the form."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "mqtt_broker"}
+    )
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "mqtt_broker")
+    return result["flow_id"]
+
+
+def _translated(section: str, key: str) -> bool:
+    strings = json.loads((Path(config_flow.__file__).parent / "strings.json").read_text())
+    return key in strings["config"][section]
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_per_topic_flow_needs_a_base_topic(hass: HomeAssistant, broker: Broker) -> None:
+    """The one-value-per-topic profile: a base topic is required, then the entry reads it."""
+    flow_id = await _open_mqtt_broker_form(hass)
+    form = {
+        CONF_HOST: LOOPBACK,
+        CONF_MQTT_PORT: broker.port,
+        CONF_TLS: False,
+        CONF_TLS_INSECURE: False,
+        CONF_PROFILE: PROFILE_TIC_PER_TOPIC,
+    }
+    result = await hass.config_entries.flow.async_configure(flow_id, form)
+    assert result["errors"] == {CONF_BASE_TOPIC: "base_topic_required"}
+    assert _translated("error", "base_topic_required")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**form, CONF_BASE_TOPIC: "TeleInfo/+/EAST"}
+    )
+    assert result["errors"] == {CONF_BASE_TOPIC: "base_topic_wildcard"}
+    assert _translated("error", "base_topic_wildcard")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**form, CONF_BASE_TOPIC: "TeleInfo/LinkyConsommation/"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Linky TeleInfo/LinkyConsommation"
+    assert result["data"][CONF_BASE_TOPIC] == "TeleInfo/LinkyConsommation"
+    assert CONF_TOPIC_PREFIX not in result["data"]
+    entry = result["result"]
+    assert entry.unique_id == (
+        f"{LOOPBACK}:{broker.port}/{PROFILE_TIC_PER_TOPIC}/TeleInfo/LinkyConsommation"
+    )
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+    await publish(broker, "TeleInfo/LinkyConsommation/EAST", b"802")
+    registry = er.async_get(hass)
+    east = f"{entry.entry_id}_tic_east"
+    await wait_for(lambda: registry.async_get_entity_id("sensor", DOMAIN, east) is not None)
+    entity_id = registry.async_get_entity_id("sensor", DOMAIN, east)
+    assert entity_id is not None
+    await wait_for(lambda: (s := hass.states.get(entity_id)) is not None and s.state == "0.802")
+
+
+async def _setup_broker_entry(
+    hass: HomeAssistant, broker: Broker, *, credentials: bool = False
+) -> MockConfigEntry:
+    """A direct EnerLink v2 entry on `broker`, connected."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="EnerLink v2 meters",
+        unique_id=f"{LOOPBACK}:{broker.port}/{PROFILE_ENERLINK_V2}",
+        data={
+            CONF_KIND: KIND_MQTT,
+            CONF_HOST: LOOPBACK,
+            CONF_MQTT_PORT: broker.port,
+            CONF_USERNAME: USER if credentials else None,
+            CONF_PASSWORD: PASSWORD if credentials else None,
+            CONF_TLS: False,
+            CONF_TLS_INSECURE: False,
+            CONF_PROFILE: PROFILE_ENERLINK_V2,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+    return entry
+
+
+async def _reconfigure(
+    hass: HomeAssistant, entry: MockConfigEntry, **fields: object
+) -> ConfigFlowResult:
+    result = await entry.start_reconfigure_flow(hass)
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "mqtt_reconfigure")
+    assert {str(key) for key in result["data_schema"].schema} == {
+        CONF_HOST,
+        CONF_MQTT_PORT,
+        CONF_USERNAME,
+        CONF_PASSWORD,
+        CONF_TLS,
+        CONF_TLS_INSECURE,
+    }
+    form = {CONF_HOST: LOOPBACK, CONF_TLS: False, CONF_TLS_INSECURE: False, **fields}
+    return await hass.config_entries.flow.async_configure(result["flow_id"], form)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_reconfigure_moves_to_another_broker(
+    hass: HomeAssistant, broker: Broker, tmp_path: Path
+) -> None:
+    """A new broker: tried, saved, the entry reloaded on it; nothing listening: refused."""
+    entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V2)
+    result = await _reconfigure(hass, entry, **{CONF_MQTT_PORT: free_port()})
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert _translated("error", "cannot_connect")
+    assert entry.data[CONF_MQTT_PORT] == broker.port
+
+    (tmp_path / "other").mkdir()
+    other = Broker(tmp_path / "other")
+    other.start()
+    try:
+        result = await _reconfigure(hass, entry, **{CONF_MQTT_PORT: other.port})
+        assert (result["type"], result["reason"]) == (
+            FlowResultType.ABORT,
+            "reconfigure_successful",
+        )
+        assert _translated("abort", "reconfigure_successful")
+        assert entry.data[CONF_MQTT_PORT] == other.port
+        assert entry.unique_id == f"{LOOPBACK}:{other.port}/{PROFILE_ENERLINK_V2}"
+        await hass.async_block_till_done()
+        await wait_for(lambda: entry.runtime_data.coordinator.connected)
+        await publish(other, "enerlink/meters/data", v2_data("METER_9", 4000))
+        await wait_for(lambda: mqtt_state_of(hass, entry, "battery_power", "METER_9") == "4")
+    finally:
+        other.kill()
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_reconfigure_login_keeps_or_drops_the_password(
+    hass: HomeAssistant, auth_broker: Broker
+) -> None:
+    """Wrong password: invalid_auth. Empty with the same user: the saved one is kept."""
+    entry = await _setup_broker_entry(hass, auth_broker, credentials=True)
+    result = await _reconfigure(
+        hass,
+        entry,
+        **{CONF_MQTT_PORT: auth_broker.port, CONF_USERNAME: USER, CONF_PASSWORD: "wrong"},
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert _translated("error", "invalid_auth")
+    result = await _reconfigure(
+        hass, entry, **{CONF_MQTT_PORT: auth_broker.port, CONF_USERNAME: USER}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert (entry.data[CONF_USERNAME], entry.data[CONF_PASSWORD]) == (USER, PASSWORD)
+    # Another user without a password is tried as such (and refused by this broker).
+    result = await _reconfigure(
+        hass, entry, **{CONF_MQTT_PORT: auth_broker.port, CONF_USERNAME: "someone-else"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    await hass.async_block_till_done()
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_reconfigure_tls(
+    hass: HomeAssistant, broker: Broker, tls_broker: tuple[Broker, Certificates]
+) -> None:
+    """To a TLS broker with a private CA: tls_error until the user accepts any certificate."""
+    entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V2)
+    secure, _certificates = tls_broker
+    result = await _reconfigure(hass, entry, **{CONF_MQTT_PORT: secure.port, CONF_TLS: True})
+    assert result["errors"] == {"base": "tls_error"}
+    assert _translated("error", "tls_error")
+    result = await _reconfigure(
+        hass, entry, **{CONF_MQTT_PORT: secure.port, CONF_TLS: True, CONF_TLS_INSECURE: True}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert (entry.data[CONF_TLS], entry.data[CONF_TLS_INSECURE]) == (True, True)
+    await hass.async_block_till_done()
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_reconfigure_onto_an_entry_that_exists(
+    hass: HomeAssistant, broker: Broker, auth_broker: Broker
+) -> None:
+    """The same meters on the same broker twice: refused, nothing changed."""
+    first = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V2)
+    await _setup_broker_entry(hass, auth_broker, credentials=True)
+    result = await _reconfigure(
+        hass,
+        first,
+        **{CONF_MQTT_PORT: auth_broker.port, CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD},
+    )
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "broker_already_configured")
+    assert _translated("abort", "broker_already_configured")
+    assert first.data[CONF_MQTT_PORT] == broker.port

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 """Default of the mapping fields: shared, and read-only so no Reading can change another."""
@@ -98,3 +98,49 @@ _SETTERS: Final[tuple[Callable[[Reading, object], None], ...]] = tuple(
     getattr(Reading, field.name).__set__ for field in fields(Reading)
 )
 """The slot descriptors' setters, in field order: they bypass the frozen `__setattr__`."""
+
+
+class _Unfrozen:
+    """A `Reading`'s slots without its frozen ``__setattr__`` (see `build_reading`)."""
+
+    __slots__ = tuple(field.name for field in fields(Reading))
+
+
+def build_reading(  # noqa: PLR0917 - one argument per field, in field order
+    meter_id: str,
+    received_at: datetime,
+    values: Mapping[str, object],
+    timestamps: Mapping[str, datetime | None],
+    import_energy_wh: int | None,
+    export_energy_wh: int | None,
+    import_registers_wh: Mapping[str, int],
+    import_power_va: int | None,
+    export_power_va: int | None,
+    tariff_period: str | None,
+    tariff_index: int | None,
+    meter_clock: datetime | None,
+    /,
+) -> Reading:
+    """``Reading(...)`` with every field given, in 0.3 µs instead of 0.8: for a TIC stream.
+
+    A frozen dataclass can only set its slots through their descriptors, one call each. An
+    `_Unfrozen` has the very same slots, filled by plain attribute stores (which CPython
+    specializes), and then becomes a `Reading` by ``__class__`` assignment, which CPython
+    allows between classes of identical slots. What comes out is an ordinary Reading, frozen
+    and equal to the one `Reading` builds from the same fields.
+    """
+    reading: Any = object.__new__(_Unfrozen)  # its slots are the Reading's (typed there)
+    reading.meter_id = meter_id
+    reading.received_at = received_at
+    reading.values = values
+    reading.timestamps = timestamps
+    reading.import_energy_wh = import_energy_wh
+    reading.export_energy_wh = export_energy_wh
+    reading.import_registers_wh = import_registers_wh
+    reading.import_power_va = import_power_va
+    reading.export_power_va = export_power_va
+    reading.tariff_period = tariff_period
+    reading.tariff_index = tariff_index
+    reading.meter_clock = meter_clock
+    reading.__class__ = Reading
+    return cast(Reading, reading)

@@ -211,6 +211,11 @@ def window_money(energy: WindowEnergy, *, price: Decimal, feed_in_price: Decimal
     )
 
 
+def energy_cost(energy_wh: int | Decimal, price: Decimal) -> Decimal:
+    """What ``energy_wh`` costs at ``price`` EUR/kWh (grid energy), exact and unrounded."""
+    return _MONEY.divide(_MONEY.multiply(_wh(energy_wh, "energy_wh"), to_price(price)), _WH_PER_KWH)
+
+
 def price_window(
     energy: WindowEnergy, plan: PricePlan, period_key: str | None, when: datetime
 ) -> WindowMoney:
