@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -97,13 +97,32 @@ def ledger_object_prefix(entry: ConfigEntry) -> str:
     return slugify(prefix) or entry.entry_id.lower()
 
 
-def statistic_id(entry: ConfigEntry, series: str) -> str:
-    """The external statistic id of one of a ledger's series, as picked in the Energy panel."""
-    return f"{DOMAIN}:{ledger_object_prefix(entry)}_{series}"
+def object_id(entry: ConfigEntry, series: str) -> str:
+    """``<ledger>_<series>``: the statistic is ``energy_ledger:<ledger>_<series>``."""
+    return f"{ledger_object_prefix(entry)}_{series}"
 
 
 def _translation_key(series: str) -> str:
     return _NAME_KEY.get(series, f"ledger_{series}")
+
+
+async def async_series_names(hass: HomeAssistant, series: Iterable[str]) -> dict[str, str]:
+    """Each series' name in Home Assistant's language (the names of the ledger's sensors)."""
+    language = hass.config.language
+    translations = await async_get_translations(hass, language, "entity", [DOMAIN])
+    prefix = f"component.{DOMAIN}.entity.sensor."
+    names: dict[str, str] = {}
+    for key in series:
+        if name := translations.get(f"{prefix}{_translation_key(key)}.name"):
+            names[key] = name
+    return names
+
+
+def series_spec(entry: ConfigEntry, series: str, names: Mapping[str, str]) -> SeriesSpec | None:
+    """The statistic of a ledger series, named like its sensor; None if it cannot be stored."""
+    if (kind := series_kind(series)) is None:
+        return None
+    return SeriesSpec(object_id(entry, series), f"{entry.title} {names.get(series, series)}", kind)
 
 
 def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -134,8 +153,9 @@ class LedgerStatistics:
         self._store = _store(hass, entry.entry_id)
         self._pending: dict[datetime, _Pending] = {}
         self._task: asyncio.Task[None] | None = None
-        self._names: dict[str, str] = {}
         self._failed_once = False
+        self.writing = asyncio.Lock()
+        """Held while this ledger's hours are written, by this writer or by a rebuild."""
 
     @property
     def pending_hours(self) -> list[datetime]:
@@ -152,7 +172,12 @@ class LedgerStatistics:
     def async_start(self) -> None:
         """Follow the ledger's hours; write what is pending (call after the ledger started)."""
         self._entry.async_on_unload(self._coordinator.async_add_hour_listener(self._on_hour))
+        self._entry.async_on_unload(self._async_stop)
         self._take()
+
+    async def _async_stop(self) -> None:
+        """Save what is pending now: a reload reads the store before a delayed save would run."""
+        await self._store.async_save(self._state())
 
     @staticmethod
     async def async_remove_saved_state(hass: HomeAssistant, entry_id: str) -> None:
@@ -181,10 +206,15 @@ class LedgerStatistics:
             )
 
     def _merge(self, start: datetime, increments: Mapping[str, Decimal]) -> None:
-        """Add an hour; two pieces of the same hour add up (they are increments)."""
-        pending = self._pending.setdefault(start, _Pending({}))
+        """Add an hour; two pieces of the same hour add up (they are increments).
+
+        A new `_Pending` each time: a write in progress holds the previous one and drops the
+        hour afterwards only if it is still that one, so a piece added meanwhile is not lost.
+        """
+        merged = dict(self._pending[start].increments) if start in self._pending else {}
         for series, value in increments.items():
-            pending.increments[series] = pending.increments.get(series, _ZERO) + value
+            merged[series] = merged.get(series, _ZERO) + value
+        self._pending[start] = _Pending(merged)
 
     def _state(self) -> dict[str, Any]:
         return {
@@ -195,6 +225,11 @@ class LedgerStatistics:
         }
 
     async def _async_write_pending(self) -> None:
+        """Write what is pending, never between two writes of a rebuild (`writing`)."""
+        async with self.writing:
+            await self._async_write_pending_now()
+
+    async def _async_write_pending_now(self) -> None:
         """Write every pending hour, series by series; drop them once all are committed."""
         if "recorder" not in self.hass.config.components:
             self._log_once("the recorder is not loaded")
@@ -211,16 +246,11 @@ class LedgerStatistics:
                 series.update(dict.fromkeys(pending.increments))
             try:
                 for key in series:
-                    if (kind := series_kind(key)) is None:
+                    if (spec := series_spec(self._entry, key, names)) is None:
                         continue  # nothing this version knows how to store
-                    spec = SeriesSpec(
-                        f"{ledger_object_prefix(self._entry)}_{key}",
-                        f"{self._entry.title} {names.get(key, key)}",
-                        kind,
-                    )
                     hours = _hours_of(key, batch, always=key in self._series)
                     await writer.async_write_hours(spec, hours)
-            except Exception as err:  # noqa: BLE001 - kept pending, written again at the next hour
+            except Exception as err:  # kept pending, written again at the next hour or start
                 self._log_once(f"{type(err).__name__}: {err}")
                 return
             for start, pending in batch.items():
@@ -229,15 +259,8 @@ class LedgerStatistics:
             self._store.async_delay_save(self._state, SAVE_DELAY)
 
     async def _async_names(self) -> dict[str, str]:
-        """Each series' name in Home Assistant's language (the names of the ledger's sensors)."""
-        language = self.hass.config.language
-        translations = await async_get_translations(self.hass, language, "entity", [DOMAIN])
-        prefix = f"component.{DOMAIN}.entity.sensor."
-        names: dict[str, str] = {}
-        for series in {*self._series, *(s for p in self._pending.values() for s in p.increments)}:
-            if name := translations.get(f"{prefix}{_translation_key(series)}.name"):
-                names[series] = name
-        return names
+        pending = (s for p in self._pending.values() for s in p.increments)
+        return await async_series_names(self.hass, {*self._series, *pending})
 
     def _log_once(self, reason: str) -> None:
         if not self._failed_once:
