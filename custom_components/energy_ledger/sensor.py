@@ -36,7 +36,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import TicCoordinator
-from .core.mqtt import V1_SUBSYSTEMS, DeviceStatus, Heartbeat
+from .core.mqtt import SIGNED_SUBSYSTEMS, V1_SUBSYSTEMS, V2_SUBSYSTEMS, DeviceStatus, Heartbeat
 from .core.mqtt.commands import CommandStatus
 from .core.reading import Reading
 from .core.tic import LABELS, LabelKind, LabelSpec, Stge, TempoColour
@@ -442,6 +442,17 @@ _ENERGY_FIELDS = ("daily_energy", "total_energy", "settlement_energy")
 
 
 def _subsystem_sensors(subsystem: str) -> list[MqttSensorEntityDescription]:
+    """Power, current, voltage and energies of one subsystem, created only when it sends them.
+
+    A signed subsystem (``net_grid``, ``net_solar``) carries a balance that may go down: its
+    energies are `total`, not `total_increasing`, or the recorder would see each decrease as a
+    meter reset.
+    """
+    energy_state_class = (
+        SensorStateClass.TOTAL
+        if subsystem in SIGNED_SUBSYSTEMS
+        else SensorStateClass.TOTAL_INCREASING
+    )
     descriptions = [
         MqttSensorEntityDescription(
             key=f"{subsystem}_{name}",
@@ -463,7 +474,7 @@ def _subsystem_sensors(subsystem: str) -> list[MqttSensorEntityDescription]:
             shown_key=f"{subsystem}.{name}_wh",
             value_fn=_reading_value(f"{subsystem}.{name}_wh"),
             device_class=SensorDeviceClass.ENERGY,
-            state_class=SensorStateClass.TOTAL_INCREASING,
+            state_class=energy_state_class,
             native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
             suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
             suggested_display_precision=3,
@@ -474,7 +485,11 @@ def _subsystem_sensors(subsystem: str) -> list[MqttSensorEntityDescription]:
 
 
 MQTT_SENSORS: tuple[MqttSensorEntityDescription, ...] = (
-    *(d for subsystem in V1_SUBSYSTEMS for d in _subsystem_sensors(subsystem)),
+    *(
+        d
+        for subsystem in dict.fromkeys((*V1_SUBSYSTEMS, *V2_SUBSYSTEMS))
+        for d in _subsystem_sensors(subsystem)
+    ),
     MqttSensorEntityDescription(
         key="battery_state",
         translation_key="battery_state",

@@ -524,3 +524,44 @@ async def test_options_set_the_expected_interval(hass: HomeAssistant, broker: Br
     # Three silent seconds are three of the new intervals (with the default 30 s it would take
     # 90 s): the meter goes offline.
     await wait_for(lambda: state_of(hass, entry, "connection") == "off", seconds=8)
+
+
+async def test_v2_only_subsystems_become_entities(hass: HomeAssistant, broker: Broker) -> None:
+    """Home load, solar output and the signed grid balance of a v2 meter get their own sensors.
+
+    The grid balance goes down when the home exports: its energy is a `total`, not a counter
+    that the recorder would take as reset at each decrease.
+    """
+    entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V2)
+    payload = json.loads(v2_data("METER001", 152200))
+    payload["data"].update(
+        {
+            "load_home": {"power": 952, "total_energy": 4200.5},
+            "solar_output": {"power": 1275800, "voltage": 231.2},
+            "net_grid": {"power": -323800, "total_energy": -812.25},
+        }
+    )
+    await publish(broker, "enerlink/meters/data", json.dumps(payload).encode())
+    await wait_for(lambda: state_of(hass, entry, "net_grid_power", "METER001") == "-323.8")
+    assert state_of(hass, entry, "load_home_power", "METER001") == "0.952"
+    assert float(state_of(hass, entry, "load_home_total_energy", "METER001") or 0) == 4.2005
+    assert state_of(hass, entry, "solar_output_voltage", "METER001") == "231.2"
+    registry = er.async_get(hass)
+    net_energy = registry.async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.entry_id}_METER001_net_grid_total_energy"
+    )
+    home_energy = registry.async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.entry_id}_METER001_load_home_total_energy"
+    )
+    assert net_energy is not None
+    assert home_energy is not None
+    net_state = hass.states.get(net_energy)
+    home_state = hass.states.get(home_energy)
+    assert net_state is not None
+    assert home_state is not None
+    assert float(net_state.state) == -0.81225
+    assert net_state.attributes["state_class"] == "total"
+    assert home_state.attributes["state_class"] == "total_increasing"
+    assert net_state.attributes["friendly_name"] == "EnerLink METER001 Net grid energy total"
+    # Sections the meter did not send create nothing.
+    assert state_of(hass, entry, "solar_input_power", "METER001") is None
