@@ -6,6 +6,7 @@ directory is present, a test checks the embedded copies against the files.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from custom_components.energy_ledger.core.tic import (
 from custom_components.energy_ledger.core.tic import decode as decode_module
 from custom_components.energy_ledger.core.tic.decode import clear_memo, decode_group
 from custom_components.energy_ledger.core.tic.encode import checksum
+from custom_components.energy_ledger.core.tic.labels import IMPORT_REGISTER_LABELS
 from custom_components.energy_ledger.core.tic.stge import (
     CplStatus,
     CutOffState,
@@ -941,3 +943,24 @@ def test_decode_group_never_raises(label: str, data: str, horodate: str | None) 
 def test_numeric_labels_decode_digits(label: str, data: str) -> None:
     reading = decode(TicFrame(TicMode.STANDARD, (TicGroup(label, data),)))
     assert reading.values[label] == int(data)
+
+
+def test_import_registers_are_energies() -> None:
+    """The decoder counts on it: a register's value is an int, or the register is left out."""
+    for label in IMPORT_REGISTER_LABELS:
+        assert LABELS[label].kind is LabelKind.ENERGY, label
+        assert decode_group(label, "000001234") == 1234
+        assert decode_group(label, "00000123x") is None
+
+
+def test_decoded_reading_is_an_ordinary_frozen_reading() -> None:
+    """Readings are built without the class call (for speed): they must be like any other."""
+    (frame,) = frames_from_bin(TRI_TEMPO_BIN)
+    reading = decode(frame)
+    fields = {field.name: getattr(reading, field.name) for field in dataclasses.fields(Reading)}
+    assert type(reading) is Reading
+    assert reading == Reading(**fields)
+    assert repr(reading) == repr(Reading(**fields))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reading.import_energy_wh = 0  # type: ignore[misc]
+    assert dataclasses.replace(reading, meter_id="x").values == reading.values

@@ -12,6 +12,7 @@ it did not see start (STX) and end (ETX), so each capture is measured twice:
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -792,3 +793,28 @@ def test_group_pattern_rejects_data_with_control_bytes() -> None:
         frames, parser = parse(b"\x02\n" + raw + bytes((checksum(raw),)) + b"\r\x03")
         assert frames == [], byte
         assert parser.rejected["malformed"] == 1
+
+
+def test_delivered_frames_and_groups_are_ordinary_frozen_dataclasses() -> None:
+    """The parser builds frames and groups without their dataclass __init__ (for speed): what
+    it hands out must still be equal to, and as frozen as, the ones the constructors build."""
+    stream = encode_frame(
+        [
+            encode_standard_group("ADSC", "012345678912"),
+            encode_standard_group("DATE", "", "H240501120000"),
+        ]
+    )
+    (frame,) = TicStreamParser().feed(stream)
+    expected = TicFrame(
+        TicMode.STANDARD,
+        (TicGroup("ADSC", "012345678912"), TicGroup("DATE", "", "H240501120000")),
+    )
+    assert type(frame) is TicFrame
+    assert all(type(group) is TicGroup for group in frame.groups)
+    assert frame == expected
+    assert hash(frame) == hash(expected)
+    assert repr(frame) == repr(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        frame.groups = ()  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        frame.groups[0].data = "0"  # type: ignore[misc]

@@ -132,6 +132,27 @@ def _make_group_factory() -> Callable[[str, str, str | None], TicGroup]:
 _new_group: Final = _make_group_factory()
 
 
+def _make_frame_factory() -> Callable[[TicMode, tuple[TicGroup, ...]], TicFrame]:
+    """A `TicFrame` constructor that skips the frozen dataclass ``__init__``, like
+    `_make_group_factory` (once per frame, it saves a third of a microsecond)."""
+    if getattr(TicFrame, "__slots__", None) != ("mode", "groups"):
+        return TicFrame  # pragma: no cover - model.py changed shape
+    new = object.__new__
+    set_mode = TicFrame.__dict__["mode"].__set__
+    set_groups = TicFrame.__dict__["groups"].__set__
+
+    def make(mode: TicMode, groups: tuple[TicGroup, ...]) -> TicFrame:
+        frame = new(TicFrame)
+        set_mode(frame, mode)
+        set_groups(frame, groups)
+        return frame
+
+    return make
+
+
+_new_frame: Final = _make_frame_factory()
+
+
 def _check_standard(raw: bytes) -> TicGroup | None:
     """The standard group in `raw` (the bytes between LF and CR), or None if it is not valid."""
     # checksum() over the label...last HT: checksum_standard() minus a call, on the hot path.
@@ -411,7 +432,7 @@ class TicStreamParser:
         self._mode = mode = _MODE_OF[dialect]
         self.frames_valid += 1
         self.groups_valid += len(groups)
-        return TicFrame(mode, groups)
+        return _new_frame(mode, groups)
 
     def _interrupt_frame(self, body: bytes) -> None:
         """Drop a partial frame (EOT, or STX before ETX): its valid groups count as interrupted."""
