@@ -131,17 +131,30 @@ class EntityAdapter:
         return async_track_state_change_event(self._hass, list(self._sources), self._on_event)
 
     @callback
+    def async_reassert_powers(self, when: datetime) -> None:
+        """Hand over each power source's current state again, as a sample at `when`.
+
+        A Home Assistant state holds until it changes, and many integrations write nothing
+        while a value stays put (an inverter at 0 W all night): without this, such a power
+        would look like a silent source and become a gap after the power statistics' maximum
+        gap. An unavailable source gives nothing, so a dead one still becomes a gap.
+        """
+        for entity_id, kind in self._sources.items():
+            if kind is not SourceKind.ENERGY and (state := self._hass.states.get(entity_id)):
+                self._take(entity_id, state, when)
+
+    @callback
     def _on_event(self, event: Event[EventStateChangedData]) -> None:
         if (state := event.data["new_state"]) is not None:
             self._take(event.data["entity_id"], state)
 
-    def _take(self, entity_id: str, state: State) -> None:
+    def _take(self, entity_id: str, state: State, when: datetime | None = None) -> None:
         kind = self._sources[entity_id]
         try:
             if kind is SourceKind.ENERGY:
                 self._on_energy(entity_id, energy_wh(state))
             else:
-                self._on_power(entity_id, state.last_updated, power_w(state))
+                self._on_power(entity_id, when or state.last_updated, power_w(state))
         except IgnoredStateError as err:
             self.ignored[err.reason] += 1
             if (

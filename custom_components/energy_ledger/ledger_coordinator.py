@@ -227,6 +227,7 @@ class LedgerCoordinator:
         def fire(instant: datetime) -> None:
             if unsub in self._unsubs:
                 self._unsubs.remove(unsub)
+            self.adapter.async_reassert_powers(instant)
             self._dispatch(self.book.advance(instant))
             self._arm_clock()
             self._save_later()

@@ -4,9 +4,11 @@ A ledger reads other entities (of this integration or not), so its flow asks for
 a price plan with the way the current period is known, and the prices. Everything is checked
 in the form: an entity Home Assistant does not know, a price that is not a non-negative
 decimal, a schedule or an index map that does not parse, or a set of sources the ledger cannot
-compute anything from. Prices are kept as decimal strings (never floats) and dated: the ones
-entered when the ledger is added apply from today; the options flow adds dated prices, future
-dates included, without losing the earlier ones (history stays priced as it was).
+compute anything from. An off-peak schedule is the daily spans plus, optionally, other spans
+on chosen weekdays (all day on Saturday and Sunday for a weekend contract). Prices are kept as
+decimal strings (never floats) and dated: the ones entered when the ledger is added apply from
+today; the options flow adds dated prices, future dates included, without losing the earlier
+ones (history stays priced as it was).
 
 A user may keep several ledgers (two homes, or the same meter under two plans to compare), so
 the unique id is the name: two ledgers cannot share a name, which would make their entities
@@ -59,7 +61,14 @@ from .const import (
     WINDOW_MINUTES,
 )
 from .core.tariff import PLAN_PERIODS, PlanKind, PricePlan, to_price
-from .ledger_settings import parse_index_map, parse_off_peak_hours
+from .ledger_settings import (
+    CONF_OFF_PEAK_DAYS,
+    CONF_OFF_PEAK_DAYS_HOURS,
+    DEFAULT_OFF_PEAK_DAYS_HOURS,
+    WEEKDAYS,
+    parse_index_map,
+    parse_off_peak_hours,
+)
 
 CONF_FEED_IN_PRICE = "feed_in_price"
 CONF_SUBSCRIPTION = "subscription"
@@ -73,7 +82,14 @@ SOURCE_FIELDS = (
     CONF_CONSUMPTION_POWER_ENTITY,
     CONF_PRODUCTION_POWER_ENTITY,
 )
-PERIOD_FIELDS = (CONF_PERIOD_SOURCE, CONF_PERIOD_ENTITY, CONF_INDEX_MAP, CONF_OFF_PEAK_HOURS)
+PERIOD_FIELDS = (
+    CONF_PERIOD_SOURCE,
+    CONF_PERIOD_ENTITY,
+    CONF_INDEX_MAP,
+    CONF_OFF_PEAK_HOURS,
+    CONF_OFF_PEAK_DAYS,
+    CONF_OFF_PEAK_DAYS_HOURS,
+)
 
 NAME_SCHEMA = vol.Schema({vol.Required(CONF_NAME): TextSelector()})
 
@@ -111,6 +127,15 @@ def _period_fields() -> dict[vol.Marker, Any]:
         vol.Optional(CONF_PERIOD_ENTITY): EntitySelector(),
         vol.Optional(CONF_INDEX_MAP): TextSelector(),
         vol.Optional(CONF_OFF_PEAK_HOURS, default=DEFAULT_OFF_PEAK_HOURS): TextSelector(),
+        vol.Optional(CONF_OFF_PEAK_DAYS): SelectSelector(
+            SelectSelectorConfig(
+                options=list(WEEKDAYS),
+                multiple=True,
+                translation_key="weekday",
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Optional(CONF_OFF_PEAK_DAYS_HOURS, default=DEFAULT_OFF_PEAK_DAYS_HOURS): TextSelector(),
     }
 
 
@@ -222,6 +247,11 @@ def clean_period(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_INDEX_MAP: (user_input.get(CONF_INDEX_MAP) or "").strip(),
         CONF_OFF_PEAK_HOURS: (user_input.get(CONF_OFF_PEAK_HOURS) or "").strip()
         or DEFAULT_OFF_PEAK_HOURS,
+        CONF_OFF_PEAK_DAYS: [
+            d for d in WEEKDAYS if d in (user_input.get(CONF_OFF_PEAK_DAYS) or ())
+        ],
+        CONF_OFF_PEAK_DAYS_HOURS: (user_input.get(CONF_OFF_PEAK_DAYS_HOURS) or "").strip()
+        or DEFAULT_OFF_PEAK_DAYS_HOURS,
     }
 
 
@@ -232,11 +262,15 @@ def validate_period(hass: HomeAssistant, kind: PlanKind, period: dict[str, Any])
     if period[CONF_PERIOD_SOURCE] == PERIOD_SOURCE_SCHEDULE:
         if kind is not PlanKind.HC_HP:
             return {CONF_PERIOD_SOURCE: "schedule_needs_hc_hp"}
-        try:
-            parse_off_peak_hours(period[CONF_OFF_PEAK_HOURS])
-        except ValueError:
-            return {CONF_OFF_PEAK_HOURS: "bad_schedule"}
-        return {}
+        errors: dict[str, str] = {}
+        for field in (CONF_OFF_PEAK_HOURS, CONF_OFF_PEAK_DAYS_HOURS):
+            try:
+                parse_off_peak_hours(period[field])
+            except ValueError:
+                errors[field] = "bad_schedule"
+        if len(period[CONF_OFF_PEAK_DAYS]) == len(WEEKDAYS):
+            errors[CONF_OFF_PEAK_DAYS] = "every_day_chosen"
+        return errors
     entity = period[CONF_PERIOD_ENTITY]
     if not entity:
         return {CONF_PERIOD_ENTITY: "period_entity_required"}

@@ -4,6 +4,12 @@ One device per ledger (a service: it measures nothing itself). Sensors exist onl
 ledger's sources can feed them (no production source: no saving). Money is shown rounded to the
 cent with `core.saving.to_cents`, and only here: the ledger keeps exact totals, so the shown
 value is always the exact running total rounded once, never a sum of rounded pieces.
+
+The ledger tells every sensor at each clock instant (window end, period boundary, price change),
+but most figures do not move at most instants (no sun at night, no import while self-consuming):
+a sensor writes its state only when its value or attributes differ from what it last wrote, so
+the recorder is not handed one unchanged row per sensor per window. The power statistics do write
+at each window end: their window bounds are attributes and they move every window.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -208,6 +214,8 @@ class LedgerSensor(SensorEntity):
     _attr_has_entity_name = True
     _attr_should_poll = False
     entity_description: LedgerSensorEntityDescription
+    _written: tuple[LedgerValue, dict[str, Any] | None] | None = None
+    """Value and attributes as last written; None before the first write."""
 
     def __init__(
         self,
@@ -229,8 +237,22 @@ class LedgerSensor(SensorEntity):
             self._attr_options = list(coordinator.settings.plan.periods)
 
     async def async_added_to_hass(self) -> None:
-        """Write the state whenever the ledger changes."""
-        self.async_on_remove(self.coordinator.async_add_listener(self.async_write_ha_state))
+        """Write the state whenever what the ledger shows through this sensor changes.
+
+        The platform writes the first state right after this returns, with what is shown now.
+        """
+        self._written = self._shown()
+        self.async_on_remove(self.coordinator.async_add_listener(self._async_ledger_changed))
+
+    def _shown(self) -> tuple[LedgerValue, dict[str, Any] | None]:
+        return self.native_value, self.extra_state_attributes
+
+    @callback
+    def _async_ledger_changed(self) -> None:
+        """Write the state if its value or attributes moved since the last write."""
+        if (shown := self._shown()) != self._written:
+            self._written = shown
+            self.async_write_ha_state()
 
     @property
     def native_value(self) -> LedgerValue:

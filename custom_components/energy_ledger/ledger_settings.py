@@ -4,12 +4,18 @@ The options flow writes plain JSON (entity ids, the user's text for the index ma
 off-peak hours, the price plan's dict); this module turns it into typed settings, and its
 parsers are the ones the flow validates the user's text with, so what the flow accepts is
 exactly what the coordinator can run.
+
+Off-peak hours are given per calendar day: the daily spans, and optionally other spans on
+chosen weekdays (French weekend contracts are off-peak all Saturday and Sunday). A user reads
+"22:00-06:00 on weekdays, 00:00-24:00 on Saturday and Sunday" as "Monday 00:00-06:00 is
+off-peak too", so each day's spans are cut at midnight and laid on that day's own clock: the
+night from Sunday to Monday takes its 00:00-06:00 from Monday's spans, not from Sunday's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
@@ -37,23 +43,78 @@ from .core.tariff import (
     PeriodSchedule,
     PlanKind,
     PricePlan,
+    ScheduleWindow,
     default_index_map,
 )
 from .core.tic.period import PERIOD_KEYS
 
 _SPAN = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 _PAIR = re.compile(r"^\s*(\d+)\s*[=:]\s*([a-z_]+)\s*$")
+_MIDNIGHT = time(0)
+
+CONF_OFF_PEAK_DAYS = "off_peak_days"
+"""Weekdays (``mon`` .. ``sun``) whose off-peak hours differ from the daily ones."""
+CONF_OFF_PEAK_DAYS_HOURS = "off_peak_days_hours"
+"""The off-peak spans on those weekdays."""
+DEFAULT_OFF_PEAK_DAYS_HOURS = "00:00-24:00"
+"""All day: what weekend off-peak contracts give."""
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Option values of the weekdays, in `date.weekday` order."""
+
+type Spans = tuple[tuple[time, time], ...]
 
 
-def parse_off_peak_hours(text: str) -> tuple[tuple[time, time], ...]:
-    """``"22:00-06:00, 12:30-14:30"`` as (start, end) wall-clock pairs; ValueError if malformed."""
+def parse_off_peak_hours(text: str) -> Spans:
+    """``"22:00-06:00, 12:30-14:30"`` as (start, end) wall-clock pairs; ValueError if malformed.
+
+    ``24:00`` ends a span at midnight (``00:00-24:00`` is the whole day); a span that starts
+    and ends at the same time is refused (it would say neither "never" nor "always" clearly).
+    """
     spans = []
     for part in text.split(","):
         if not (match := _SPAN.match(part)):
             raise ValueError(f"not a span like 22:00-06:00: {part!r}")
-        start, end = (time.fromisoformat(t.zfill(5)) for t in match.groups())
+        start_text, end_text = (t.zfill(5) for t in match.groups())
+        start = time.fromisoformat(start_text)
+        end = _MIDNIGHT if end_text == "24:00" else time.fromisoformat(end_text)
+        if start == end and not (start == _MIDNIGHT and end_text == "24:00"):
+            raise ValueError(f"an empty span: {part!r}")
         spans.append((start, end))
     return tuple(spans)
+
+
+def parse_weekdays(days: Iterable[str]) -> tuple[int, ...]:
+    """Weekday option values as `date.weekday` numbers; ValueError on an unknown one."""
+    return tuple(sorted({WEEKDAYS.index(day) for day in days}))
+
+
+def off_peak_schedule(zone: ZoneInfo, spans_by_weekday: Mapping[int, Spans]) -> PeriodSchedule:
+    """Off-peak windows laid on each weekday's own clock (spans crossing midnight are cut there).
+
+    ``22:00-06:00`` on a day is off-peak from 00:00 to 06:00 and from 22:00 to midnight of
+    that same day; the next day's spans say what its own early hours are.
+    """
+    windows = []
+    for weekday, spans in sorted(spans_by_weekday.items()):
+        for start, end in spans:
+            if end > start or end == _MIDNIGHT:
+                windows.append(ScheduleWindow(weekday, start, end))
+            else:
+                windows.append(ScheduleWindow(weekday, _MIDNIGHT, end))
+                windows.append(ScheduleWindow(weekday, start, _MIDNIGHT))
+    return PeriodSchedule(zone=zone, windows=tuple(windows))
+
+
+def schedule_from_options(options: Mapping[str, Any], zone: ZoneInfo) -> PeriodSchedule:
+    """The off-peak schedule the options describe; ValueError when a text does not parse."""
+    daily = parse_off_peak_hours(options.get(CONF_OFF_PEAK_HOURS) or DEFAULT_OFF_PEAK_HOURS)
+    spans = dict.fromkeys(range(7), daily)
+    if days := parse_weekdays(options.get(CONF_OFF_PEAK_DAYS) or ()):
+        other = parse_off_peak_hours(
+            options.get(CONF_OFF_PEAK_DAYS_HOURS) or DEFAULT_OFF_PEAK_DAYS_HOURS
+        )
+        spans.update(dict.fromkeys(days, other))
+    return off_peak_schedule(zone, spans)
 
 
 def parse_index_map(text: str, kind: PlanKind) -> dict[int, str]:
@@ -150,8 +211,7 @@ def settings_from_options(options: Mapping[str, Any], zone: ZoneInfo) -> LedgerS
     plan = PricePlan.from_dict(options[CONF_PRICES])
     schedule = None
     if options.get(CONF_PERIOD_SOURCE) == PERIOD_SOURCE_SCHEDULE and plan.kind is not PlanKind.BASE:
-        spans = parse_off_peak_hours(options.get(CONF_OFF_PEAK_HOURS) or DEFAULT_OFF_PEAK_HOURS)
-        schedule = PeriodSchedule.daily(zone, spans)
+        schedule = schedule_from_options(options, zone)
     period_entity = None if schedule is not None else options.get(CONF_PERIOD_ENTITY) or None
     return LedgerSettings(
         import_entities=tuple(options.get(CONF_IMPORT_ENTITIES) or ()),

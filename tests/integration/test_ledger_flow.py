@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.energy_ledger.const import (
     CONF_CONSUMPTION_POWER_ENTITY,
@@ -31,6 +35,12 @@ from custom_components.energy_ledger.const import (
     KIND_LEDGER,
 )
 from custom_components.energy_ledger.core.tariff import PricePlan
+from custom_components.energy_ledger.ledger_settings import (
+    CONF_OFF_PEAK_DAYS,
+    CONF_OFF_PEAK_DAYS_HOURS,
+)
+
+PARIS = "Europe/Paris"
 
 WH = {"unit_of_measurement": "Wh", "device_class": "energy", "state_class": "total_increasing"}
 W = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
@@ -360,3 +370,164 @@ async def test_reconfiguring_a_ledger_points_to_its_options(hass: HomeAssistant)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "ledger_use_options"
+
+
+WEEKEND_TARIFF = {
+    CONF_PLAN: "hc_hp",
+    CONF_PERIOD_SOURCE: "schedule",
+    CONF_OFF_PEAK_HOURS: "22:00-06:00",
+    CONF_OFF_PEAK_DAYS: ["sun", "sat"],
+}
+"""A weekend contract: off-peak every night, and all Saturday and Sunday (the default hours)."""
+
+
+@pytest.mark.usefixtures("sources")
+@pytest.mark.parametrize(
+    ("tariff", "errors"),
+    [
+        (
+            {**WEEKEND_TARIFF, CONF_OFF_PEAK_DAYS_HOURS: "all day"},
+            {CONF_OFF_PEAK_DAYS_HOURS: "bad_schedule"},
+        ),
+        (
+            {**WEEKEND_TARIFF, CONF_OFF_PEAK_DAYS_HOURS: "06:00-06:00"},
+            {CONF_OFF_PEAK_DAYS_HOURS: "bad_schedule"},
+        ),
+        (
+            {**WEEKEND_TARIFF, CONF_OFF_PEAK_HOURS: "24:00-06:00"},
+            {CONF_OFF_PEAK_HOURS: "bad_schedule"},
+        ),
+        (
+            {
+                **WEEKEND_TARIFF,
+                CONF_OFF_PEAK_DAYS: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            },
+            {CONF_OFF_PEAK_DAYS: "every_day_chosen"},
+        ),
+    ],
+)
+async def test_weekday_hours_errors(
+    hass: HomeAssistant, tariff: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Other hours on chosen days are checked like the daily ones, on their own field."""
+    result = await _start(hass)
+    result = await _to(hass, result["flow_id"], {CONF_IMPORT_ENTITIES: ["sensor.linky_hc"]})
+    result = await _to(hass, result["flow_id"], tariff)
+    assert result["step_id"] == "ledger_tariff"
+    assert result["errors"] == errors
+
+
+def _paris(day: int, hour: int, minute: int = 0) -> datetime:
+    """A local time in January 2026 (the 5th is a Monday)."""
+    return datetime(2026, 1, day, hour, minute, tzinfo=ZoneInfo(PARIS))
+
+
+@pytest.mark.usefixtures("sources")
+async def test_a_weekend_contract_is_stored_and_scheduled(hass: HomeAssistant) -> None:
+    """Days and hours as chosen; each day keeps its own early hours after an all-day Sunday."""
+    await hass.config.async_set_time_zone(PARIS)
+    result = await _start(hass)
+    result = await _to(hass, result["flow_id"], {CONF_IMPORT_ENTITIES: ["sensor.linky_hc"]})
+    result = await _to(hass, result["flow_id"], WEEKEND_TARIFF)
+    result = await _to(hass, result["flow_id"], {"price_off_peak": "0.2", "price_peak": "0.3"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    options = result["options"]
+    assert options[CONF_OFF_PEAK_DAYS] == ["sat", "sun"]
+    assert options[CONF_OFF_PEAK_DAYS_HOURS] == "00:00-24:00"
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_get_entry(result["result"].entry_id)
+    assert entry is not None
+    schedule = entry.runtime_data.coordinator.settings.schedule
+    expected = {
+        _paris(9, 21, 59): "peak",  # Friday evening
+        _paris(9, 22): "off_peak",
+        _paris(10, 12): "off_peak",  # Saturday noon
+        _paris(11, 23, 59): "off_peak",  # Sunday night
+        _paris(12, 5, 59): "off_peak",  # Monday's own 00:00-06:00
+        _paris(12, 6): "peak",
+        _paris(14, 12): "peak",  # Wednesday noon
+    }
+    assert {when: schedule.period_at(when) for when in expected} == expected
+
+
+@pytest.mark.usefixtures("sources")
+async def test_options_give_one_weekday_other_hours(hass: HomeAssistant) -> None:
+    """A ledger moves to a schedule with Wednesday's off-peak at midday instead of the night."""
+    await hass.config.async_set_time_zone(PARIS)
+    entry = await _ledger(hass)
+    result = await _options(hass, entry.entry_id, "ledger_period")
+    period = {
+        CONF_PERIOD_SOURCE: "schedule",
+        CONF_OFF_PEAK_HOURS: "23:00-07:00",
+        CONF_OFF_PEAK_DAYS: ["wed"],
+        CONF_OFF_PEAK_DAYS_HOURS: "12:00-16:00,",
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], period)
+    assert result["errors"] == {CONF_OFF_PEAK_DAYS_HOURS: "bad_schedule"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**period, CONF_OFF_PEAK_DAYS_HOURS: "12:00-16:00"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_OFF_PEAK_DAYS] == ["wed"]
+    schedule = entry.runtime_data.coordinator.settings.schedule
+    expected = {
+        _paris(6, 23, 30): "off_peak",  # Tuesday's 23:00 to midnight
+        _paris(7, 6, 59): "peak",  # Wednesday's early hours are Wednesday's: midday only
+        _paris(7, 12): "off_peak",
+        _paris(7, 16): "peak",
+        _paris(7, 23, 30): "peak",
+        _paris(8, 6, 59): "off_peak",  # Thursday's own 00:00-07:00
+        _paris(8, 7): "peak",
+    }
+    assert {when: schedule.period_at(when) for when in expected} == expected
+
+
+@pytest.mark.usefixtures("sources")
+async def test_the_period_switches_at_local_instants_on_weekdays_and_not_at_the_weekend(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Thursday 05:00 to Monday 07:00 with the weekend contract, as the ledger's timers fire.
+
+    Weekday nights switch at 22:00 and 06:00 Paris time; from Friday 22:00 it stays off-peak
+    until Monday 06:00 (no switch on Saturday or Sunday), and the price follows on the instant.
+    """
+    await hass.config.async_set_time_zone(PARIS)
+    now = _paris(8, 5)
+    freezer.move_to(now)
+    result = await _start(hass)
+    result = await _to(hass, result["flow_id"], {CONF_IMPORT_ENTITIES: ["sensor.linky_hc"]})
+    result = await _to(hass, result["flow_id"], WEEKEND_TARIFF)
+    result = await _to(hass, result["flow_id"], {"price_off_peak": "0.2", "price_peak": "0.3"})
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.home_current_tariff_period").state == "off_peak"
+    switches: list[tuple[str, datetime, str]] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        if (state := event.data["new_state"]) is not None:
+            local = state.last_changed.astimezone(ZoneInfo(PARIS))
+            switches.append((state.entity_id, local, state.state))
+
+    async_track_state_change_event(
+        hass, ["sensor.home_current_tariff_period", "sensor.home_current_price"], record
+    )
+    while now < _paris(12, 7):
+        now += timedelta(minutes=5)
+        freezer.move_to(now)
+        async_fire_time_changed(hass, now)
+        await hass.async_block_till_done()
+
+    expected = []
+    for when, period, price in (
+        (_paris(8, 6), "peak", "0.3"),  # Thursday
+        (_paris(8, 22), "off_peak", "0.2"),
+        (_paris(9, 6), "peak", "0.3"),  # Friday
+        (_paris(9, 22), "off_peak", "0.2"),
+        (_paris(12, 6), "peak", "0.3"),  # Monday
+    ):
+        expected += [
+            ("sensor.home_current_tariff_period", when, period),
+            ("sensor.home_current_price", when, price),
+        ]
+    assert sorted(switches) == sorted(expected)

@@ -462,6 +462,34 @@ async def test_powers_alone_stand_in_for_registers(ledger: Ledger) -> None:
     assert float(ledger.state("power_balance")) == 900
 
 
+async def test_a_power_that_stays_put_keeps_its_windows(ledger: Ledger) -> None:
+    """An inverter at 0 W all night writes its state once: the windows still come, at 0 W.
+
+    Home Assistant keeps a state until it changes, so two hours of silence from an available
+    entity are two hours of that value, not a gap; an unavailable one is a gap.
+    """
+    ledger.set("sensor.pv_power", 0, {"unit_of_measurement": "W"})
+    ledger.set("sensor.sinsts", 400, {"unit_of_measurement": "VA"})
+    await ledger.setup(
+        {
+            CONF_CONSUMPTION_POWER_ENTITY: "sensor.sinsts",
+            CONF_PRODUCTION_POWER_ENTITY: "sensor.pv_power",
+            CONF_PLAN: "base",
+            CONF_PRICES: plan_dict(PlanKind.BASE),
+        }
+    )
+    await ledger.go(120)
+    assert ledger.state("production_power_mean") == "0.0"
+    assert ledger.state("consumption_power_mean") == "400.0"
+    assert ledger.attributes("production_power_mean")["window_end"] == ledger.at(120).isoformat()
+    assert ledger.wh("self_consumed_energy") == 0
+    ledger.set("sensor.pv_power", "unavailable", {})
+    await ledger.go(150)
+    # Its last value holds for the statistics' 15-minute maximum gap, then windows stop.
+    assert ledger.attributes("production_power_mean")["window_end"] == ledger.at(135).isoformat()
+    assert ledger.attributes("consumption_power_mean")["window_end"] == ledger.at(150).isoformat()
+
+
 async def test_a_dated_price_applies_from_local_midnight(ledger: Ledger) -> None:
     """A new peak price from 6 January: the current price switches at 23:00 UTC (midnight in
     Paris) and the energy of each window is priced with the price of its own day."""
