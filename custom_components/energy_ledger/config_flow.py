@@ -47,6 +47,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 from .const import (
     CONF_BASE_TOPIC,
     CONF_BAUDRATE,
+    CONF_COMMAND_TIMEOUT,
     CONF_EXPECTED_INTERVAL,
     CONF_HOST,
     CONF_KIND,
@@ -74,9 +75,11 @@ from .const import (
     PROFILES,
     TRANSPORT_HOME_ASSISTANT,
 )
+from .core.mqtt.commands import DEFAULT_TIMEOUT, TIMEOUT_MAX_S, TIMEOUT_MIN_S
 from .core.tic.profile import MeterProfile, profile_of
 from .entry import EnergyLedgerConfigEntry, entry_kind
 from .ledger_flow import LedgerConfigFlowMixin, LedgerOptionsFlow
+from .mqtt_commands import COMMAND_PROFILES
 from .mqtt_coordinator import settings_from_entry
 from .sources.mqtt import test_connection
 from .sources.tic_serial import Detection, NoTicDataError, TicPortError, detect
@@ -467,16 +470,16 @@ class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
         }
 
 
-def _seconds_selector(minimum: int) -> NumberSelector:
+def _seconds_selector(minimum: int, maximum: int = 3600) -> NumberSelector:
     return NumberSelector(
         NumberSelectorConfig(
-            min=minimum, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+            min=minimum, max=maximum, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
         )
     )
 
 
 class EnergyLedgerOptionsFlow(OptionsFlow):
-    """How often entities may write; for MQTT meters, how often the meter is expected to talk."""
+    """Write pace of entities; for MQTT meters, their expected interval and command timeout."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Single options form."""
@@ -498,4 +501,14 @@ class EnergyLedgerOptionsFlow(OptionsFlow):
                     default=options.get(CONF_EXPECTED_INTERVAL, DEFAULT_EXPECTED_INTERVAL),
                 )
             ] = _seconds_selector(1)
+        if (
+            entry_kind(self.config_entry) == KIND_MQTT
+            and self.config_entry.data.get(CONF_PROFILE) in COMMAND_PROFILES
+        ):
+            fields[
+                vol.Required(
+                    CONF_COMMAND_TIMEOUT,
+                    default=options.get(CONF_COMMAND_TIMEOUT, int(DEFAULT_TIMEOUT.total_seconds())),
+                )
+            ] = _seconds_selector(TIMEOUT_MIN_S, TIMEOUT_MAX_S)
         return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))

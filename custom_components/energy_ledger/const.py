@@ -57,6 +57,8 @@ CONF_EXPECTED_INTERVAL: Final = "expected_interval"
 DEFAULT_EXPECTED_INTERVAL: Final = 30
 """Seconds between two messages of an MQTT meter; offline after three intervals of silence."""
 OFFLINE_AFTER_INTERVALS: Final = 3
+CONF_COMMAND_TIMEOUT: Final = "command_timeout"
+"""Seconds an EnerLink meter has to acknowledge a command (default: `core` DEFAULT_TIMEOUT)."""
 
 # A ledger entry (kind "ledger"): sources, tariff and prices live in the entry's options so the
 # options flow can change them; the data holds only the kind and the name.

@@ -9,6 +9,10 @@ for automations and the meter's "Last command" sensor, through `async_add_listen
 A command is tracked *before* it is published: a quick meter may acknowledge before the broker's
 PUBACK is back, and that acknowledgement must not be missed. Its outcome is then held until the
 publish returns, so the events always come in order: pending first, then the outcome.
+
+The timeout is the entry's option, read at each send. What the entities show outlives a
+restart through them (`mqtt_command_entity`): they hand back the latest command and the
+acknowledged settings here when they are added again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, PROFILE_ENERLINK_V1, PROFILE_ENERLINK_V2, V2_TOPIC_ROOT
+from .const import (
+    CONF_COMMAND_TIMEOUT,
+    DOMAIN,
+    PROFILE_ENERLINK_V1,
+    PROFILE_ENERLINK_V2,
+    V2_TOPIC_ROOT,
+)
 from .core.mqtt.commands import (
     DEFAULT_TIMEOUT,
     Command,
@@ -48,21 +58,26 @@ type CommandListener = Callable[[str], None]
 class MqttCommands:
     """Sends the commands of one MQTT entry and follows them to their outcome."""
 
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        coordinator: MqttCoordinator,
-        timeout: timedelta = DEFAULT_TIMEOUT,
-    ) -> None:
+    def __init__(self, hass: HomeAssistant, coordinator: MqttCoordinator) -> None:
         self.hass = hass
         self.coordinator = coordinator
-        self.tracker = CommandTracker(timeout)
+        self.tracker = CommandTracker()
         self.last: dict[str, TrackedCommand] = {}
         """The latest command sent to each meter, as it stands now."""
         self._settings: dict[str, dict[str, tuple[datetime, object]]] = {}
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._publishing: dict[str, TrackedCommand | None] = {}
         self._listeners: list[CommandListener] = []
+
+    @property
+    def timeout(self) -> timedelta:
+        """How long a meter has to acknowledge, from the entry's options.
+
+        Read at each send, so a new value applies to the next command without a reload, and
+        commands already pending keep the deadline they were sent with.
+        """
+        seconds = self.coordinator.entry.options.get(CONF_COMMAND_TIMEOUT)
+        return DEFAULT_TIMEOUT if seconds is None else timedelta(seconds=seconds)
 
     def command_topic(self, meter_key: str) -> str:
         """v1: `<prefix>/command`; v2: `enerlink/meters/command/<meterId>`."""
@@ -97,7 +112,7 @@ class MqttCommands:
         command is then forgotten, as it never left.
         """
         correlation_id = command.correlation_id
-        tracked, given_up = self.tracker.track(meter_key, command, dt_util.utcnow())
+        tracked, given_up = self.tracker.track(meter_key, command, dt_util.utcnow(), self.timeout)
         for old in given_up:
             self._settled(old)
         self._publishing[correlation_id] = None
@@ -121,9 +136,36 @@ class MqttCommands:
             self._settled(early)
         else:
             self._timers[correlation_id] = async_call_later(
-                self.hass, self.tracker.timeout, partial(self._time_out, correlation_id)
+                self.hass,
+                tracked.deadline - tracked.sent_at,
+                partial(self._time_out, correlation_id),
             )
         return tracked
+
+    @callback
+    def async_restore_last(self, meter_key: str, tracked: TrackedCommand) -> None:
+        """Take back the meter's latest command from before a restart (its sensor stored it).
+
+        A command sent in this run is newer and wins. One still pending at shutdown comes back
+        timed out (`TrackedCommand.after_restart`), with its event, so an automation waiting
+        for an outcome gets one.
+        """
+        if meter_key in self.last:
+            return
+        restored = tracked.after_restart(dt_util.utcnow())
+        self.last[meter_key] = restored
+        if restored is not tracked:
+            self._announce(restored)
+
+    @callback
+    def async_restore_setting(
+        self, meter_key: str, name: str, acknowledged_at: datetime, value: object
+    ) -> None:
+        """Take back a setting the meter acknowledged before a restart, unless one is newer."""
+        settings = self._settings.setdefault(meter_key, {})
+        known = settings.get(name)
+        if known is None or known[0] < acknowledged_at:
+            settings[name] = (acknowledged_at, value)
 
     @callback
     def async_observe(self, topic: str, payload: bytes) -> None:

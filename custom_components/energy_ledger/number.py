@@ -1,7 +1,8 @@
 """The telemetry interval of an EnerLink meter, in milliseconds, as a number.
 
 EnerLink meters do not report their interval, so the value shown is the one the meter last
-acknowledged (unknown until then). Bounds come from the core: one second to one hour.
+acknowledged (unknown until then, kept across restarts). Bounds come from the core: one
+second to one hour.
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ from .core.mqtt.commands import (
     sensor_interval_command,
 )
 from .entry import EnergyLedgerConfigEntry
-from .mqtt_command_entity import MqttCommandEntity, async_add_command_entities
-from .mqtt_entity import MqttMeterEntityDescription
+from .mqtt_command_entity import (
+    MqttSettingEntity,
+    MqttSettingEntityDescription,
+    async_add_command_entities,
+)
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class MqttNumberEntityDescription(MqttMeterEntityDescription, NumberEntityDescription):
+class MqttNumberEntityDescription(MqttSettingEntityDescription, NumberEntityDescription):
     """A number of an EnerLink meter."""
 
 
@@ -47,10 +51,11 @@ SENSOR_INTERVAL = MqttNumberEntityDescription(
     mode=NumberMode.BOX,
     entity_category=EntityCategory.CONFIG,
     shown_key=None,
+    setting="sensor_interval",
 )
 
 
-class SensorIntervalNumber(MqttCommandEntity, NumberEntity):
+class SensorIntervalNumber(MqttSettingEntity, NumberEntity):
     """Sets how often the meter publishes its telemetry."""
 
     entity_description: MqttNumberEntityDescription
@@ -61,7 +66,7 @@ class SensorIntervalNumber(MqttCommandEntity, NumberEntity):
     @property
     def native_value(self) -> float | None:
         """The interval the meter last acknowledged, in ms."""
-        confirmed = self.commands.setting(self.meter_key, "sensor_interval")
+        confirmed = self.acknowledged
         value = None if confirmed is None else confirmed[1]
         return float(value) if isinstance(value, int) else None
 

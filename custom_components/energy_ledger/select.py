@@ -2,7 +2,8 @@
 
 The option shown is what the meter last said: its status's grid mode, or the mode of a grid
 command it acknowledged since, whichever is newer. A mode chosen but not yet acknowledged is not
-shown as if it were in force; the "Last command" sensor says it is pending.
+shown as if it were in force; the "Last command" sensor says it is pending. The acknowledged
+mode and its time survive a restart, so the select is not unknown until the next status.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from homeassistant.util import dt as dt_util
 from .core.mqtt import GridMode
 from .core.mqtt.commands import grid_mode_command
 from .entry import EnergyLedgerConfigEntry
-from .mqtt_command_entity import MqttCommandEntity, async_add_command_entities
-from .mqtt_entity import MqttMeterEntityDescription
+from .mqtt_command_entity import (
+    MqttSettingEntity,
+    MqttSettingEntityDescription,
+    async_add_command_entities,
+)
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class MqttSelectEntityDescription(MqttMeterEntityDescription, SelectEntityDescription):
+class MqttSelectEntityDescription(MqttSettingEntityDescription, SelectEntityDescription):
     """A select of an EnerLink meter."""
 
 
@@ -34,10 +38,11 @@ GRID_MODE = MqttSelectEntityDescription(
     translation_key="grid_mode",
     options=[mode.value for mode in GridMode],
     shown_key=None,
+    setting="grid",
 )
 
 
-class GridModeSelect(MqttCommandEntity, SelectEntity):
+class GridModeSelect(MqttSettingEntity, SelectEntity):
     """Shows the meter's grid mode; choosing an option sends a grid command."""
 
     entity_description: MqttSelectEntityDescription
@@ -55,7 +60,7 @@ class GridModeSelect(MqttCommandEntity, SelectEntity):
             if status is not None and status.grid_mode is not None
             else None
         )
-        confirmed = self.commands.setting(self.meter_key, "grid")
+        confirmed = self.acknowledged
         newest = max(
             (found for found in (reported, confirmed) if found is not None),
             key=lambda found: found[0],

@@ -51,7 +51,7 @@ from .entity import (
 )
 from .entry import EnergyLedgerConfigEntry, LedgerRuntimeData, MqttRuntimeData, TicRuntimeData
 from .ledger_sensor import async_setup_ledger_sensors
-from .mqtt_command_entity import MqttCommandEntity, async_add_command_entities
+from .mqtt_command_entity import LastCommandEntity, async_add_command_entities
 from .mqtt_coordinator import MeterState
 from .mqtt_entity import (
     MqttMeterEntity,
@@ -580,8 +580,11 @@ LAST_COMMAND_SENSOR = LastCommandSensorEntityDescription(
 )
 
 
-class LastCommandSensor(MqttCommandEntity, SensorEntity):
-    """Where the latest command sent to the meter stands, with what it asked and its id."""
+class LastCommandSensor(LastCommandEntity, SensorEntity):
+    """Where the latest command sent to the meter stands, with what it asked and its id.
+
+    Restored after a restart; a command pending at shutdown comes back timed out.
+    """
 
     entity_description: LastCommandSensorEntityDescription
 

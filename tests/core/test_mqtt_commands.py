@@ -23,12 +23,15 @@ from custom_components.energy_ledger.core.mqtt.commands import (
     CommandTracker,
     EnergyReset,
     InvalidCommandError,
+    TrackedCommand,
     command_settings,
     correlation_ids_in,
     energy_reset_command,
     grid_mode_command,
     raw_command,
     sensor_interval_command,
+    setting_as_dict,
+    setting_from_dict,
     settlement_reset_command,
 )
 
@@ -245,7 +248,7 @@ def test_an_acknowledged_command_never_times_out() -> None:
 def test_memory_is_bounded_the_oldest_is_given_up() -> None:
     tracker = CommandTracker(max_pending=3)
     commands = [grid_mode_command("off", now=NOW) for _ in range(5)]
-    given_up_all = []
+    given_up_all: list[TrackedCommand] = []
     for command in commands:
         _, given_up = tracker.track("m", command, NOW)
         given_up_all += given_up
@@ -273,3 +276,103 @@ def test_tracker_refuses_nonsense() -> None:
     tracker.track("m", command, NOW)
     with pytest.raises(ValueError, match="already pending"):
         tracker.track("m", command, NOW)
+
+
+def test_a_command_may_carry_its_own_timeout() -> None:
+    """The user changed the timeout: new commands get it, pending ones keep their deadline."""
+    tracker = CommandTracker()
+    before = grid_mode_command("off", now=NOW)
+    after = grid_mode_command("import", now=NOW)
+    first, _ = tracker.track("v1", before, NOW)
+    second, _ = tracker.track("v1", after, NOW, timedelta(seconds=60))
+    assert first.deadline == NOW + timedelta(minutes=5)
+    assert second.deadline == NOW + timedelta(seconds=60)
+    with pytest.raises(ValueError, match="timeout"):
+        tracker.track("v1", energy_reset_command("all", now=NOW), NOW, timedelta(0))
+    assert list(tracker.pending) == [before.correlation_id, after.correlation_id]
+
+
+def _round_trip(tracked: TrackedCommand) -> TrackedCommand:
+    """Through JSON, as Home Assistant stores restore data."""
+    return TrackedCommand.from_dict(tracked.meter, json.loads(json.dumps(tracked.as_dict())))
+
+
+def test_tracked_commands_survive_storage_as_they_were() -> None:
+    tracker = CommandTracker()
+    command = sensor_interval_command(5000, now=NOW)
+    pending, _ = tracker.track("METER001", command, NOW)
+    (acknowledged,) = tracker.observe(_ack(command), NOW + timedelta(seconds=2))
+    for tracked in (pending, acknowledged):
+        restored = _round_trip(tracked)
+        assert restored == tracked
+        assert restored.command.payload == command.payload
+    assert _round_trip(acknowledged).settled_at == NOW + timedelta(seconds=2)
+
+
+def test_a_command_pending_at_shutdown_comes_back_timed_out() -> None:
+    """Nobody listened while Home Assistant was stopped: the outcome is unknown, not pending."""
+    tracker = CommandTracker()
+    pending, _ = tracker.track("v1", settlement_reset_command(now=NOW), NOW)
+    back = NOW + timedelta(minutes=1)  # well before its deadline
+    restored = _round_trip(pending).after_restart(back)
+    assert (restored.status, restored.settled_at) == (CommandStatus.TIMED_OUT, back)
+    assert restored.command == pending.command
+    command = grid_mode_command("off", now=NOW)
+    tracker.track("v1", command, NOW)
+    (acknowledged,) = tracker.observe(_ack(command), NOW)
+    assert acknowledged.after_restart(back) is acknowledged
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"status": "lost"}, "status"),
+        ({"command": {"grid": "sideways"}}, "grid"),
+        ({"command": {"correlation_id": "x"}}, "correlation_id"),
+        ({"sent_at": "2025-07-16T04:47:22"}, "sent_at"),
+        ({"deadline": "yesterday"}, "deadline"),
+        ({"correlation_id": 42}, "correlation_id"),
+        ({"settled_at": 3}, "settled_at"),
+    ],
+)
+def test_stored_commands_that_make_no_sense_are_refused_by_field(
+    change: dict[str, object], field: str
+) -> None:
+    tracked, _ = CommandTracker().track("v1", grid_mode_command("off", now=NOW), NOW)
+    data = {**tracked.as_dict(), **change}
+    with pytest.raises(InvalidCommandError, match=field):
+        TrackedCommand.from_dict("v1", data)
+
+
+def test_a_stored_command_missing_a_field_is_refused() -> None:
+    tracked, _ = CommandTracker().track("v1", grid_mode_command("off", now=NOW), NOW)
+    data = tracked.as_dict()
+    del data["deadline"]
+    with pytest.raises(InvalidCommandError, match="deadline"):
+        TrackedCommand.from_dict("v1", data)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("grid", GridMode.EXPORT), ("sensor_interval", SENSOR_INTERVAL_MIN_MS)]
+)
+def test_acknowledged_settings_survive_storage_with_their_time(name: str, value: object) -> None:
+    stored = json.loads(json.dumps(setting_as_dict(NOW, value)))
+    assert setting_from_dict(name, stored) == (NOW, value)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("grid", {"value": "sideways", "acknowledged_at": NOW.isoformat()}, "grid"),
+        ("sensor_interval", {"value": 5, "acknowledged_at": NOW.isoformat()}, "between"),
+        ("sensor_interval", {"value": "5000", "acknowledged_at": NOW.isoformat()}, "whole"),
+        ("grid", {"value": "export"}, "ISO"),
+        ("grid", {"value": "export", "acknowledged_at": "2025-07-16T04:47"}, "time zone"),
+        ("relay", {"value": "on", "acknowledged_at": NOW.isoformat()}, "unknown setting"),
+    ],
+)
+def test_stored_settings_that_make_no_sense_are_refused(
+    name: str, data: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(InvalidCommandError, match=reason):
+        setting_from_dict(name, data)

@@ -19,8 +19,10 @@ from typing import Any
 import aiomqtt
 import pytest
 import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -29,13 +31,21 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
     async_fire_time_changed,
+    async_mock_restore_state_shutdown_restart,
+    mock_restore_cache_with_extra_data,
 )
 
 from custom_components.energy_ledger.button import BUTTONS
 from custom_components.energy_ledger.const import (
+    CONF_BASE_TOPIC,
+    CONF_COMMAND_TIMEOUT,
+    CONF_EXPECTED_INTERVAL,
     CONF_MIN_WRITE_INTERVAL,
+    CONF_PROFILE,
     DOMAIN,
+    PROFILE_ENERLINK_V1,
     PROFILE_ENERLINK_V2,
+    PROFILE_TIC_PER_TOPIC,
 )
 from custom_components.energy_ledger.mqtt_commands import EVENT_COMMAND
 from custom_components.energy_ledger.number import SENSOR_INTERVAL
@@ -137,7 +147,7 @@ def statuses(events: list[Event[Any]], correlation_id: str) -> list[str]:
 
 async def v1_meter_online(hass: HomeAssistant, broker: Broker) -> MockConfigEntry:
     """A v1 entry whose meter sent data and a status; every value change written at once."""
-    entry = await setup_mqtt(hass, broker, **{CONF_MIN_WRITE_INTERVAL: 0})
+    entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V1, **{CONF_MIN_WRITE_INTERVAL: 0})
     await publish(broker, f"{PREFIX}/sensors", V1_SENSORS)
     await publish(broker, f"{PREFIX}/status", V1_STATUS)  # grid mode: export
     await wait_for(lambda: state(hass, find(hass, entry, "select", "grid_mode", "v1")) == "export")
@@ -330,6 +340,190 @@ async def test_v2_no_acknowledgement_times_out(hass: HomeAssistant, broker: Brok
     await hass.async_block_till_done()
     assert state(hass, last) == "timed_out"
     assert statuses(events, payload["correlation_id"]) == ["pending", "timed_out"]
+
+
+# ---- Acknowledgement timeout option ----------------------------------------------------------
+
+
+def schema_of(result: ConfigFlowResult) -> dict[vol.Optional, Any]:
+    """The fields of a form."""
+    assert result["type"] is FlowResultType.FORM
+    schema = result["data_schema"]
+    assert schema is not None
+    fields: dict[vol.Optional, Any] = schema.schema
+    return fields
+
+
+async def acknowledge(broker: Broker, correlation_id: str) -> None:
+    """The v1 meter answers in its next heartbeat."""
+    heartbeat = json.loads(V1_HEARTBEAT)
+    heartbeat["correlation_id"] = correlation_id
+    await publish(broker, f"{PREFIX}/heartbeat", json.dumps(heartbeat).encode())
+
+
+async def test_the_timeout_option_applies_to_commands_sent_after_it(
+    hass: HomeAssistant, broker: Broker
+) -> None:
+    """Set to 60 s, no reload: the next command times out after 60 s, the pending one at 5 min."""
+    events = async_capture_events(hass, EVENT_COMMAND)
+    entry = await v1_meter_online(hass, broker)
+    commands = entry.runtime_data.commands
+    number = entity_of(hass, entry, "number", "sensor_interval", "v1")
+    select = entity_of(hass, entry, "select", "grid_mode", "v1")
+    last = entity_of(hass, entry, "sensor", "last_command", "v1")
+    async with device_listening(broker, V1_COMMAND_TOPIC) as device:
+        await hass.services.async_call(
+            "number", "set_value", {ATTR_ENTITY_ID: number, "value": 5000}, blocking=True
+        )
+        _, before = await device.next_command()
+
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        defaults = {str(k): k.default() for k in schema_of(result) if callable(k.default)}
+        assert defaults[CONF_COMMAND_TIMEOUT] == 300
+        options = {CONF_MIN_WRITE_INTERVAL: 0, CONF_EXPECTED_INTERVAL: 30}
+        for nonsense in (5, 3601):
+            with pytest.raises(vol.Invalid, match=CONF_COMMAND_TIMEOUT):
+                await hass.config_entries.options.async_configure(
+                    result["flow_id"], {**options, CONF_COMMAND_TIMEOUT: nonsense}
+                )
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {**options, CONF_COMMAND_TIMEOUT: 60}
+        )
+        await hass.async_block_till_done()
+        assert entry.options[CONF_COMMAND_TIMEOUT] == 60
+        # Not reloaded: the same commands follow the pending one.
+        assert entry.state is ConfigEntryState.LOADED
+        assert entry.runtime_data.commands is commands
+
+        await hass.services.async_call(
+            "select", "select_option", {ATTR_ENTITY_ID: select, "option": "off"}, blocking=True
+        )
+        _, after = await device.next_command()
+    sent = dt_util.utcnow()
+
+    async_fire_time_changed(hass, sent + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    assert statuses(events, after["correlation_id"]) == ["pending", "timed_out"]
+    assert statuses(events, before["correlation_id"]) == ["pending"]
+    assert state(hass, last) == "timed_out"
+    assert hass.states.get(last).attributes["command"] == {"grid": "off"}  # type: ignore[union-attr]
+
+    async_fire_time_changed(hass, sent + TIMEOUT + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert statuses(events, before["correlation_id"]) == ["pending", "timed_out"]
+
+
+async def test_per_topic_bridges_have_no_timeout_option(
+    hass: HomeAssistant, broker: Broker
+) -> None:
+    """A TIC-to-MQTT bridge takes no command: nothing to time out, no such field."""
+    entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V1)
+    entry_data = {**entry.data, CONF_PROFILE: PROFILE_TIC_PER_TOPIC, CONF_BASE_TOPIC: "TeleInfo/L"}
+    bridge = MockConfigEntry(domain=DOMAIN, title="Bridge", data=entry_data)
+    bridge.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(bridge.entry_id)
+    assert {str(key) for key in schema_of(result)} == {
+        CONF_MIN_WRITE_INTERVAL,
+        CONF_EXPECTED_INTERVAL,
+    }
+
+
+# ---- Restart -----------------------------------------------------------------------------------
+
+
+async def test_controls_and_last_command_come_back_after_a_restart(
+    hass: HomeAssistant, broker: Broker
+) -> None:
+    """Acknowledged mode and interval are shown again; a command left pending ends timed out."""
+    entry = await v1_meter_online(hass, broker)  # its status says: export
+    select = entity_of(hass, entry, "select", "grid_mode", "v1")
+    number = entity_of(hass, entry, "number", "sensor_interval", "v1")
+    button = entity_of(hass, entry, "button", "energy_reset_all", "v1")
+    last = entity_of(hass, entry, "sensor", "last_command", "v1")
+    async with device_listening(broker, V1_COMMAND_TOPIC) as device:
+        await hass.services.async_call(
+            "select", "select_option", {ATTR_ENTITY_ID: select, "option": "import"}, blocking=True
+        )
+        _, grid = await device.next_command()
+        await acknowledge(broker, grid["correlation_id"])
+        await wait_for(lambda: state(hass, select) == "import")
+        await hass.services.async_call(
+            "number", "set_value", {ATTR_ENTITY_ID: number, "value": 5000}, blocking=True
+        )
+        _, interval = await device.next_command()
+        await acknowledge(broker, interval["correlation_id"])
+        await wait_for(lambda: state(hass, number) == "5000.0")
+        await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+        _, reset = await device.next_command()  # the meter never answers this one
+    assert state(hass, last) == "pending"
+
+    # Home Assistant stops (the entities store what they show) and starts again.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_mock_restore_state_shutdown_restart(hass)
+    events = async_capture_events(hass, EVENT_COMMAND)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+
+    assert state(hass, last) == "timed_out"
+    attributes = hass.states.get(last).attributes  # type: ignore[union-attr]
+    assert attributes["command"] == {"energy": {"reset": "all"}}
+    assert attributes["correlation_id"] == reset["correlation_id"]
+    assert [(e.data["correlation_id"], e.data["status"]) for e in events] == [
+        (reset["correlation_id"], "timed_out")
+    ]
+    # The meter speaks again, without a status: the acknowledged settings are what it runs with.
+    await publish(broker, f"{PREFIX}/sensors", V1_SENSORS)
+    await wait_for(lambda: state(hass, select) == "import")
+    assert state(hass, number) == "5000.0"
+    # Nothing is left waiting: time passing changes nothing, a late answer neither.
+    await acknowledge(broker, reset["correlation_id"])
+    async_fire_time_changed(hass, dt_util.utcnow() + TIMEOUT * 2)
+    await publish(broker, f"{PREFIX}/sensors", V1_SENSORS.replace(b"994.8", b"700.1"))
+    await wait_for(
+        lambda: state(hass, entity_of(hass, entry, "sensor", "load_power", "v1")) == "700.1"
+    )
+    assert state(hass, last) == "timed_out"
+    assert len(events) == 1
+    # A status the meter sends after the restart is newer than the restored mode: it wins.
+    await publish(broker, f"{PREFIX}/status", V1_STATUS)
+    await wait_for(lambda: state(hass, select) == "export")
+
+
+async def test_stored_states_that_make_no_sense_are_ignored_with_a_warning(
+    hass: HomeAssistant, broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mode no meter has and a mangled command: shown unknown; the valid interval is kept."""
+    entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V1, **{CONF_MIN_WRITE_INTERVAL: 0})
+    await publish(broker, f"{PREFIX}/sensors", V1_SENSORS)
+    await wait_for(lambda: find(hass, entry, "sensor", "last_command", "v1") is not None)
+    select = entity_of(hass, entry, "select", "grid_mode", "v1")
+    number = entity_of(hass, entry, "number", "sensor_interval", "v1")
+    last = entity_of(hass, entry, "sensor", "last_command", "v1")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    acknowledged_at = dt_util.utcnow().isoformat()
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (State(select, "sideways"), {"value": "sideways", "acknowledged_at": acknowledged_at}),
+            (State(number, "5000.0"), {"value": 5000, "acknowledged_at": acknowledged_at}),
+            (State(last, "pending"), {"command": {"grid": "off"}, "status": "pending"}),
+        ],
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+    await publish(broker, f"{PREFIX}/sensors", V1_SENSORS)
+    await wait_for(lambda: state(hass, number) == "5000.0")
+    assert state(hass, select) == STATE_UNKNOWN
+    assert state(hass, last) == STATE_UNKNOWN
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    ignored = sorted(w for w in warnings if w.startswith("Ignoring the stored state"))
+    assert len(ignored) == 2
+    assert ignored[0] == (
+        f"Ignoring the stored state of {select}: value must be one of "
+        "['export', 'import', 'off'] for dictionary value @ data['grid']"
+    )
+    # Which of the missing keys voluptuous names first is its business.
+    assert ignored[1].startswith(f"Ignoring the stored state of {last}: required key not provided")
 
 
 # ---- The send_command action -------------------------------------------------------------------

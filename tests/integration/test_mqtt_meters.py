@@ -30,6 +30,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.energy_ledger import config_flow, mqtt_coordinator
 from custom_components.energy_ledger.const import (
+    CONF_COMMAND_TIMEOUT,
     CONF_EXPECTED_INTERVAL,
     CONF_HOST,
     CONF_KIND,
@@ -512,14 +513,22 @@ async def test_options_set_the_expected_interval(hass: HomeAssistant, broker: Br
     entry = await setup_mqtt(hass, broker)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
-    assert defaults == {CONF_MIN_WRITE_INTERVAL: 30, CONF_EXPECTED_INTERVAL: 30}
+    assert defaults == {
+        CONF_MIN_WRITE_INTERVAL: 30,
+        CONF_EXPECTED_INTERVAL: 30,
+        CONF_COMMAND_TIMEOUT: 300,
+    }
     await publish(broker, f"{PREFIX}/sensors", V1_SENSORS)
     await wait_for(lambda: state_of(hass, entry, "connection") == "on")
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_MIN_WRITE_INTERVAL: 0, CONF_EXPECTED_INTERVAL: 1}
     )
-    assert entry.options == {CONF_MIN_WRITE_INTERVAL: 0, CONF_EXPECTED_INTERVAL: 1}
+    assert entry.options == {
+        CONF_MIN_WRITE_INTERVAL: 0,
+        CONF_EXPECTED_INTERVAL: 1,
+        CONF_COMMAND_TIMEOUT: 300,
+    }
     await hass.async_block_till_done()
     # Three silent seconds are three of the new intervals (with the default 30 s it would take
     # 90 s): the meter goes offline.

@@ -13,6 +13,7 @@ Assistant can drive it with its own timers and tests with a simulated clock.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import uuid
@@ -30,6 +31,10 @@ from .schema import CORRELATION_KEYS, load_json
 
 DEFAULT_TIMEOUT: Final = timedelta(minutes=5)
 """How long a meter has to acknowledge a command (the EnerLink platform's own limit)."""
+TIMEOUT_MIN_S: Final = 10
+TIMEOUT_MAX_S: Final = 3_600
+"""Acknowledgement timeout bounds a user may choose: a meter answers within seconds, but a
+broker or Wi-Fi hiccup needs some slack; beyond an hour nobody still waits for the answer."""
 DEFAULT_MAX_PENDING: Final = 100
 """Commands waiting for an acknowledgement, per tracker; beyond, the oldest is given up."""
 
@@ -247,6 +252,37 @@ def command_settings(body: Mapping[str, object]) -> dict[str, object]:
     return settings
 
 
+def setting_as_dict(acknowledged_at: datetime, value: object) -> dict[str, object]:
+    """A setting of `command_settings` and when the meter acknowledged it, JSON-ready.
+
+    The time is kept so that a newer report of the meter still wins after a restart.
+    """
+    return {
+        "value": value if isinstance(value, int) else str(value),
+        "acknowledged_at": acknowledged_at.isoformat(),
+    }
+
+
+def setting_from_dict(name: str, data: Mapping[str, object]) -> tuple[datetime, object]:
+    """A setting stored by `setting_as_dict`, checked as the command that set it was.
+
+    Raises InvalidCommandError for an unknown setting or a value no command could have set.
+    """
+    value = data.get("value")
+    body: dict[str, object]
+    if name == "grid":
+        body = {"grid": value}
+    elif name == "sensor_interval":
+        body = {"mqtt": {"sensor_interval": value}}
+    else:
+        raise InvalidCommandError(f"unknown setting {name!r}")
+    try:
+        acknowledged_at = _aware_datetime(data.get("acknowledged_at"))
+        return acknowledged_at, command_settings(COMMAND_BODY_SCHEMA(body))[name]
+    except vol.Invalid as err:
+        raise InvalidCommandError(str(err)) from err
+
+
 # ---- Acknowledgements -------------------------------------------------------------------------
 
 
@@ -290,6 +326,75 @@ class TrackedCommand:
     deadline: datetime
     settled_at: datetime | None = None
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready, to outlive a restart (the meter is stored by whoever stores this)."""
+        return {
+            "command": copy.deepcopy(dict(self.command.body)),
+            "correlation_id": self.command.correlation_id,
+            "timestamp": self.command.timestamp.isoformat(),
+            "status": self.status.value,
+            "sent_at": self.sent_at.isoformat(),
+            "deadline": self.deadline.isoformat(),
+            "settled_at": None if self.settled_at is None else self.settled_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, meter: str, data: Mapping[str, object]) -> TrackedCommand:
+        """A command stored by `as_dict`; raises InvalidCommandError naming the bad field."""
+        try:
+            valid = _STORED_SCHEMA(dict(data))
+        except vol.Invalid as err:
+            raise InvalidCommandError(str(err)) from err
+        return cls(
+            meter,
+            Command(
+                MappingProxyType(dict(valid["command"])),
+                valid["correlation_id"],
+                valid["timestamp"],
+            ),
+            CommandStatus(valid["status"]),
+            valid["sent_at"],
+            valid["deadline"],
+            valid["settled_at"],
+        )
+
+    def after_restart(self, now: datetime) -> TrackedCommand:
+        """The command as it stands once Home Assistant is back.
+
+        Settled commands are unchanged. A pending one is timed out at `now`: nobody listened
+        for its acknowledgement while Home Assistant was stopped, so whether the meter obeyed
+        is unknown, and a command never stays pending without a timer to end it.
+        """
+        if self.status is not CommandStatus.PENDING:
+            return self
+        return replace(self, status=CommandStatus.TIMED_OUT, settled_at=now)
+
+
+def _aware_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise vol.Invalid("expected an ISO date and time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise vol.Invalid("expected an ISO date and time") from None
+    if moment.tzinfo is None:
+        raise vol.Invalid("the date and time has no time zone")
+    return moment
+
+
+_STORED_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required("command"): COMMAND_BODY_SCHEMA,
+        vol.Required("correlation_id"): vol.All(str, vol.Length(min=1, max=100)),
+        vol.Required("timestamp"): _aware_datetime,
+        vol.Required("status"): vol.In([status.value for status in CommandStatus]),
+        vol.Required("sent_at"): _aware_datetime,
+        vol.Required("deadline"): _aware_datetime,
+        vol.Required("settled_at"): vol.Any(None, _aware_datetime),
+    }
+)
+"""What `TrackedCommand.as_dict` writes; anything else in storage is refused, not guessed."""
+
 
 class CommandTracker:
     """Commands waiting for their acknowledgement: pending → acknowledged or timed out.
@@ -316,16 +421,23 @@ class CommandTracker:
         return MappingProxyType(self._pending)
 
     def track(
-        self, meter: str, command: Command, now: datetime
+        self, meter: str, command: Command, now: datetime, timeout: timedelta | None = None
     ) -> tuple[TrackedCommand, tuple[TrackedCommand, ...]]:
-        """Start waiting for `command`; returns it pending, and the commands given up for it."""
+        """Start waiting for `command`; returns it pending, and the commands given up for it.
+
+        `timeout` overrides the tracker's own for this command (the user may change it while
+        other commands are pending: those keep the deadline they were sent with).
+        """
+        timeout = self.timeout if timeout is None else timeout
+        if timeout <= timedelta(0):
+            raise ValueError("the timeout must be positive")
         if command.correlation_id in self._pending:
             raise ValueError("this correlation id is already pending")
         given_up: list[TrackedCommand] = []
         while len(self._pending) >= self.max_pending:
             oldest = next(iter(self._pending))
             given_up.append(self._settle(oldest, CommandStatus.TIMED_OUT, now))
-        tracked = TrackedCommand(meter, command, CommandStatus.PENDING, now, now + self.timeout)
+        tracked = TrackedCommand(meter, command, CommandStatus.PENDING, now, now + timeout)
         self._pending[command.correlation_id] = tracked
         return tracked, tuple(given_up)
 
