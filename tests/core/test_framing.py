@@ -665,6 +665,23 @@ def test_malformed_groups_are_rejected(raw: bytes) -> None:
     assert parser.rejected["malformed"] == 1, parser.rejected
 
 
+@pytest.mark.parametrize("raw", [b"", b"A", b"A\t", b"\t\t", b"ADCO"])
+@pytest.mark.parametrize("mode", [TicMode.STANDARD, TicMode.HISTORIC])
+def test_short_groups_after_detection_are_malformed(raw: bytes, mode: TicMode) -> None:
+    # Once a frame has locked the dialect, the next frames take the memo's fast path: a group
+    # too short to hold a label, two separators and a checksum must be counted there like
+    # anywhere else (an empty group, LF CR, used to raise IndexError out of feed()).
+    label = "EAST" if mode is TicMode.STANDARD else "BASE"
+    encode = encode_standard_group if mode is TicMode.STANDARD else encode_historic_group
+    first = encode_frame([encode(label, "000000001")])
+    parser = TicStreamParser()
+    assert [frame.mode for frame in parser.feed(first)] == [mode]
+    assert parser.feed(b"\x02\n" + raw + b"\r\x03") == []
+    assert parser.rejected == {**dict.fromkeys(REJECT_REASONS, 0), "malformed": 1}
+    # and the next frame is delivered as usual
+    assert [frame.groups for frame in parser.feed(first)] == [(TicGroup(label, "000000001"),)]
+
+
 def test_oversize_group_is_rejected() -> None:
     long = "X" * (MAX_GROUP_BYTES - len("MSG1\t\tC"))
     ok, too_long = encode_standard_group("MSG1", long), encode_standard_group("MSG1", long + "Y")

@@ -9,7 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custom_components.energy_ledger.core.tic import parse_horodate
-from custom_components.energy_ledger.core.tic.horodate import Horodate, format_horodate
+from custom_components.energy_ledger.core.tic.horodate import (
+    Horodate,
+    format_horodate,
+    horodate_value,
+)
 
 WINTER = timezone(timedelta(hours=1))
 SUMMER = timezone(timedelta(hours=2))
@@ -109,3 +113,30 @@ def test_round_trip(value: datetime, degraded: bool) -> None:
 def test_format_converts_other_offsets_to_winter() -> None:
     value = datetime(2020, 2, 14, 22, 8, 4, tzinfo=UTC)
     assert format_horodate(value) == "H200214230804"
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    ["00", "07", "59", "60", "99", " 5", "+5", "5", "055", "٤5", "5٤", "", "ab"],
+)
+@pytest.mark.parametrize("minute", ["H2002142308", "e2007161033", "H2002292359", " 2002150600"])
+def test_value_of_a_known_minute_is_the_full_parse(minute: str, seconds: str) -> None:
+    # horodate_value reuses the minute of a horodate already parsed and only reads the
+    # seconds: what it gives must be what the full parse gives, valid or not.
+    parse_horodate(minute + "00")  # the minute is now known (when valid)
+    parsed = parse_horodate(minute + seconds)
+    assert horodate_value(minute + seconds) == (None if parsed is None else parsed.value)
+
+
+def test_value_keeps_the_season_offset() -> None:
+    parse_horodate("E180716103300")
+    value = horodate_value("E180716103316")
+    assert value == datetime(2018, 7, 16, 10, 33, 16, tzinfo=SUMMER)
+    assert value is not None
+    assert value.utcoffset() == timedelta(hours=2)
+
+
+@given(st.text(max_size=20))
+def test_value_equals_parse(raw: str) -> None:
+    parsed = parse_horodate(raw)
+    assert horodate_value(raw) == (None if parsed is None else parsed.value)

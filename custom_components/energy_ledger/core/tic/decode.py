@@ -19,7 +19,7 @@ from operator import is_not
 from typing import Any, Final
 
 from ..reading import Reading, build_reading
-from .horodate import parse_horodate
+from .horodate import horodate_value
 from .labels import IMPORT_REGISTER_LABELS, LABELS, LabelKind
 from .model import TicFrame, TicGroup, TicMode
 from .stge import (
@@ -103,11 +103,7 @@ _memo: dict[tuple[str, str, str | None], _Decoded] = {}
 
 
 def _decode_group(label: str, data: str, horodate: str | None) -> _Decoded:
-    stamp: datetime | None = None
-    if horodate is not None:
-        parsed = parse_horodate(horodate)
-        if parsed is not None:
-            stamp = parsed.value
+    stamp = None if horodate is None else horodate_value(horodate)
     if label in _DATE_LABELS:
         return (stamp if stamp is not None else _INVALID), stamp
     try:

@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import ClassVar, Final, cast
+from dataclasses import fields
+from typing import Any, ClassVar, Final, cast
 
-from .checksum import checksum, checksum_standard, historic_checksum_mode
+from .checksum import checksum_standard, historic_checksum_mode
 from .model import TicFrame, TicGroup, TicMode
 
 __all__ = [
@@ -104,27 +105,33 @@ _HISTORIC_GROUP: Final = re.compile(_LABEL + " ([ -~]*) [ -_]")
 _PRINTABLE_OR_HT: Final = b"\t" + bytes(range(0x20, 0x7F))
 
 
+class _UnfrozenGroup:
+    """A `TicGroup`'s slots without its frozen ``__setattr__`` (see `_make_group_factory`)."""
+
+    __slots__ = tuple(field.name for field in fields(TicGroup))
+
+
 def _make_group_factory() -> Callable[[str, str, str | None], TicGroup]:
     """A `TicGroup` constructor that skips the frozen dataclass ``__init__`` when it can.
 
     The generated ``__init__`` of a frozen dataclass sets each field through
-    ``object.__setattr__``, about half of what building a group costs; writing the three slots
-    directly gives the very same (still frozen) object. Any other layout of `TicGroup` gets
-    the plain constructor.
+    ``object.__setattr__``, about half of what building a group costs. An `_UnfrozenGroup` has
+    the very same slots, filled by plain attribute stores (which CPython specializes), and then
+    becomes a `TicGroup` by ``__class__`` assignment, which CPython allows between classes of
+    identical slots (as `reading.build_reading` does): the very same, still frozen, object.
+    Any other layout of `TicGroup` gets the plain constructor.
     """
-    if getattr(TicGroup, "__slots__", None) != ("label", "data", "horodate"):
+    if getattr(TicGroup, "__slots__", None) != _UnfrozenGroup.__slots__:
         return TicGroup  # pragma: no cover - model.py changed shape
     new = object.__new__
-    set_label = TicGroup.__dict__["label"].__set__
-    set_data = TicGroup.__dict__["data"].__set__
-    set_horodate = TicGroup.__dict__["horodate"].__set__
 
     def make(label: str, data: str, horodate: str | None) -> TicGroup:
-        group = new(TicGroup)
-        set_label(group, label)
-        set_data(group, data)
-        set_horodate(group, horodate)
-        return group
+        group: Any = new(_UnfrozenGroup)
+        group.label = label
+        group.data = data
+        group.horodate = horodate
+        group.__class__ = TicGroup
+        return cast(TicGroup, group)
 
     return make
 
@@ -153,10 +160,18 @@ def _make_frame_factory() -> Callable[[TicMode, tuple[TicGroup, ...]], TicFrame]
 _new_frame: Final = _make_frame_factory()
 
 
+_MIN_STANDARD_BYTES: Final = 4
+"""Shortest standard group: a 1-character label, HT, HT, checksum."""
+
+
 def _check_standard(raw: bytes) -> TicGroup | None:
     """The standard group in `raw` (the bytes between LF and CR), or None if it is not valid."""
-    # checksum() over the label...last HT: checksum_standard() minus a call, on the hot path.
-    if len(raw) > MAX_GROUP_BYTES or checksum(raw[:-1]) != raw[-1]:
+    # The checksum of label...last HT, written out: the sum of the whole group minus its last
+    # byte saves the slice and the call of checksum_standard() on the path of every new group.
+    if not _MIN_STANDARD_BYTES <= len(raw) <= MAX_GROUP_BYTES:
+        return None
+    check = raw[-1]
+    if ((sum(raw) - check) & 0x3F) + 0x20 != check:
         return None
     match = _STANDARD_GROUP.fullmatch(raw.decode("latin-1"))
     if match is None:
@@ -165,10 +180,12 @@ def _check_standard(raw: bytes) -> TicGroup | None:
     return _new_group(label, data, horodate)
 
 
-def _check_historic(raw: bytes, variant: int) -> TicGroup | None:
-    """The historic group in `raw` if it is valid with checksum `variant` (1 or 2), else None."""
-    if len(raw) > MAX_GROUP_BYTES or historic_checksum_mode(raw) != variant:
-        return None
+_MIN_HISTORIC_BYTES: Final = 4
+"""Shortest historic group: a 1-character label, SP, SP, checksum."""
+
+
+def _historic_group(raw: bytes) -> TicGroup | None:
+    """The historic group in `raw`, whose checksum holds, or None if its shape is wrong."""
     match = _HISTORIC_GROUP.fullmatch(raw.decode("latin-1"))
     if match is None:
         return None
@@ -176,12 +193,26 @@ def _check_historic(raw: bytes, variant: int) -> TicGroup | None:
     return _new_group(label, data, None)
 
 
+# The two variants of `historic_checksum_mode`, written out: a new group is checked by one call.
 def _check_historic_1(raw: bytes) -> TicGroup | None:
-    return _check_historic(raw, 1)
+    """The historic group in `raw` if it is valid with checksum mode 1, else None."""
+    if not _MIN_HISTORIC_BYTES <= len(raw) <= MAX_GROUP_BYTES:
+        return None
+    check = raw[-1]
+    if ((sum(raw) - check - raw[-2]) & 0x3F) + 0x20 != check:
+        return None
+    return _historic_group(raw)
 
 
 def _check_historic_2(raw: bytes) -> TicGroup | None:
-    return _check_historic(raw, 2)
+    """The historic group in `raw` if it is valid with checksum mode 2, else None."""
+    if not _MIN_HISTORIC_BYTES <= len(raw) <= MAX_GROUP_BYTES:
+        return None
+    check = raw[-1]
+    mode1 = ((sum(raw) - check - raw[-2]) & 0x3F) + 0x20
+    if (mode1 & 0x3F) + 0x20 != check:
+        return None
+    return _historic_group(raw)
 
 
 _CHECKS: Final[dict[str, Callable[[bytes], TicGroup | None]]] = {

@@ -36,6 +36,34 @@ class Horodate:
     """The meter reported its clock as degraded (lower-case season letter)."""
 
 
+_SECONDS: Final = tuple(timedelta(seconds=second) for second in range(60))
+_MINUTES_MAX: Final = 1024
+_minutes: dict[str, datetime] = {}
+"""``SAAMMJJhhmm`` -> the start of that minute, for every minute a valid horodate was read in.
+
+A meter's DATE moves every frame, so its horodate is new every time, but its minute is not:
+the value is then that minute plus the seconds, a third of the cost of validating and building
+a datetime field by field. Only minutes of horodates that passed the full parse are stored;
+the cache is emptied when it holds more than `_MINUTES_MAX` of them.
+"""
+
+
+def horodate_value(raw: str) -> datetime | None:
+    """``parse_horodate(raw).value``, or None where `parse_horodate` gives None. Never raises.
+
+    What the decoder needs, on its hot path: no `Horodate` is built.
+    """
+    minute = _minutes.get(raw[:11]) if len(raw) == HORODATE_LENGTH else None
+    if minute is None:
+        parsed = parse_horodate(raw)
+        return None if parsed is None else parsed.value
+    seconds = raw[11:]
+    # A known minute: only the seconds are left to check (int() alone would take " 5" or "+5").
+    if seconds.isdigit() and seconds.isascii() and (second := int(seconds)) < len(_SECONDS):
+        return minute + _SECONDS[second]
+    return None
+
+
 def parse_horodate(raw: str) -> Horodate | None:
     """Decode ``SAAMMJJhhmmss``; None when not applicable (space) or invalid. Never raises."""
     if len(raw) != HORODATE_LENGTH:
@@ -59,6 +87,9 @@ def parse_horodate(raw: str) -> Horodate | None:
         )
     except ValueError:
         return None
+    if len(_minutes) >= _MINUTES_MAX:
+        _minutes.clear()
+    _minutes[raw[:11]] = value - _SECONDS[value.second]
     return Horodate(value, degraded)
 
 
