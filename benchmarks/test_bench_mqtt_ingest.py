@@ -5,6 +5,7 @@ Run: `.venv/bin/python -m pytest benchmarks/test_bench_mqtt_ingest.py -s -p no:l
 (a pytest file because it needs the Home Assistant test harness; not part of `scripts/test`).
 Sizes can be changed through the environment: BENCH_MQTT_METERS (200), BENCH_MQTT_INTERVAL (5 s),
 BENCH_MQTT_WINDOW (60 s), BENCH_MQTT_BURST_METERS ("1,20"), BENCH_MQTT_BURST_MESSAGES (1000).
+BENCH_MQTT_PROFILE=1 prints a cProfile of the event loop during our burst (figures then slower).
 
 Contestants, one after the other in the same Home Assistant instance, each with the recorder:
 
@@ -12,9 +13,9 @@ Contestants, one after the other in the same Home Assistant instance, each with 
 - **theirs**: Home Assistant's own MQTT integration connected to the same broker, with one
   `mqtt` sensor per field per meter, each with a `value_template` that picks its meter out of
   the shared topic (``{% if value_json.meterId == 'METER001' %}{{ ... / 1000 }}{% endif %}``: an
-  empty result is ignored) — the fields our integration shows for these messages: battery
-  voltage, current, power, charge, state and its three energies, and for import and export
-  voltage, current, power, the three energies and the active flag (22 entities per meter).
+  empty result is ignored) — one per field of every subsystem the simulator's data messages
+  carry, which is what our integration shows for them (built from a sample message, so both
+  follow the simulator; the entity counts are printed next to the figures).
 
 Figures:
 
@@ -32,9 +33,11 @@ Figures:
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import logging
 import os
+import pstats
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -80,6 +83,7 @@ INTERVAL = float(os.environ.get("BENCH_MQTT_INTERVAL", "5"))
 WINDOW = float(os.environ.get("BENCH_MQTT_WINDOW", "60"))
 BURST_METERS = [int(n) for n in os.environ.get("BENCH_MQTT_BURST_METERS", "1,20").split(",")]
 BURST_MESSAGES = int(os.environ.get("BENCH_MQTT_BURST_MESSAGES", "1000"))
+PROFILE = os.environ.get("BENCH_MQTT_PROFILE") == "1"
 DATA_TOPIC = "enerlink/meters/data"
 
 PUBLISHER = """
@@ -141,71 +145,77 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 # The two contestants
 
 
-FIELDS: tuple[tuple[str, str, str | None, str | None, str | None], ...] = (
-    # json path under data, template expression tail, unit, device class, state class
-    ("battery.voltage", "", "V", "voltage", "measurement"),
-    ("battery.current", " / 1000", "A", "current", "measurement"),
-    ("battery.power", " / 1000", "W", "power", "measurement"),
-    ("battery.soc", "", "%", "battery", "measurement"),
-    *(
-        (f"{subsystem}.{name}", "", unit, device_class, state_class)
-        for subsystem in ("battery", "export", "import")
-        for name, unit, device_class, state_class in (
-            ("daily_energy", "Wh", "energy", "total_increasing"),
-            ("total_energy", "Wh", "energy", "total_increasing"),
-            ("settlement_energy", "Wh", "energy", "total_increasing"),
-        )
-    ),
-    *(
-        (f"{subsystem}.{name}", tail, unit, device_class, "measurement")
-        for subsystem in ("export", "import")
-        for name, tail, unit, device_class in (
-            ("voltage", "", "V", "voltage"),
-            ("current", " / 1000", "A", "current"),
-            ("power", " / 1000", "W", "power"),
-        )
-    ),
-)
-"""The numeric fields of our entities for a v2 data message, as `mqtt` sensors."""
+SHAPES: dict[str, tuple[str | None, str | None, str]] = {
+    # field name in a v2 subsystem: unit, device class, quantity (its key in the units block)
+    "voltage": ("V", "voltage", "voltage"),
+    "current": ("A", "current", "current"),
+    "power": ("W", "power", "power"),
+    "soc": ("%", "battery", ""),
+    "energy": ("Wh", "energy", "energy"),
+    "daily_energy": ("Wh", "energy", "energy"),
+    "total_energy": ("Wh", "energy", "energy"),
+    "settlement_energy": ("Wh", "energy", "energy"),
+}
+"""How a user would declare each numeric field of a v2 data message as an `mqtt` sensor."""
+MILLI = frozenset({"mW", "mA"})
+SIGNED = frozenset({"net_solar", "net_grid"})
 
 
-def hand_written_mqtt_config(meter_ids: list[str]) -> dict[str, Any]:
-    """What a user would write in configuration.yaml for the same entities."""
+def hand_written_mqtt_config(meter_ids: list[str], sample: dict[str, Any]) -> dict[str, Any]:
+    """What a user would write in configuration.yaml for the same entities: one `mqtt` sensor
+    per field of every subsystem a data message carries (`sample`, any meter's), as ours shows
+    them: numbers in base units (a template divides mW and mA by 1000), the battery state as
+    text, flags as binary sensors."""
     sensors: list[dict[str, Any]] = []
     binary_sensors: list[dict[str, Any]] = []
+    units: dict[str, str] = sample["units"]
     for meter in meter_ids:
         pick = f"{{% if value_json.meterId == '{meter}' %}}"
-        for path, tail, unit, device_class, state_class in FIELDS:
-            sensor = {
-                "name": f"{meter} {path.replace('.', ' ')}",
-                "unique_id": f"{meter}_{path}",
-                "state_topic": DATA_TOPIC,
-                "value_template": f"{pick}{{{{ value_json.data.{path}{tail} }}}}{{% endif %}}",
-                "unit_of_measurement": unit,
-                "device_class": device_class,
-                "state_class": state_class,
-            }
-            sensors.append(sensor)
-        sensors.append(
-            {
-                "name": f"{meter} battery state",
-                "unique_id": f"{meter}_battery.state",
-                "state_topic": DATA_TOPIC,
-                # A text sensor would show an empty result: keep the state for other meters.
-                "value_template": f"{pick}{{{{ value_json.data.battery.state }}}}"
-                "{% else %}{{ this.state }}{% endif %}",
-            }
-        )
-        binary_sensors += [
-            {
-                "name": f"{meter} {subsystem} active",
-                "unique_id": f"{meter}_{subsystem}.active",
-                "state_topic": DATA_TOPIC,
-                "value_template": f"{pick}{{{{ 'ON' if value_json.data.{subsystem}.active"
-                " else 'OFF' }}{% endif %}",
-            }
-            for subsystem in ("export", "import")
-        ]
+        for subsystem, fields in sample["data"].items():
+            for name, value in fields.items():
+                path = f"{subsystem}.{name}"
+                common = {
+                    "name": f"{meter} {subsystem} {name}",
+                    "unique_id": f"{meter}_{path}",
+                    "state_topic": DATA_TOPIC,
+                }
+                if isinstance(value, bool):
+                    binary_sensors.append(
+                        common
+                        | {
+                            "value_template": f"{pick}{{{{ 'ON' if value_json.data.{path}"
+                            " else 'OFF' }}{% endif %}",
+                        }
+                    )
+                elif isinstance(value, str):
+                    # A text sensor would show an empty result: keep the state for other meters.
+                    sensors.append(
+                        common
+                        | {
+                            "value_template": f"{pick}{{{{ value_json.data.{path} }}}}"
+                            "{% else %}{{ this.state }}{% endif %}",
+                        }
+                    )
+                else:
+                    unit, device_class, quantity = SHAPES[name]
+                    tail = " / 1000" if units.get(quantity) in MILLI else ""
+                    state_class = (
+                        "measurement"
+                        if unit != "Wh"
+                        else "total"
+                        if subsystem in SIGNED
+                        else "total_increasing"
+                    )
+                    sensors.append(
+                        common
+                        | {
+                            "value_template": f"{pick}{{{{ value_json.data.{path}{tail} }}}}"
+                            "{% endif %}",
+                            "unit_of_measurement": unit,
+                            "device_class": device_class,
+                            "state_class": state_class,
+                        }
+                    )
     return {"mqtt": {"sensor": sensors, "binary_sensor": binary_sensors}}
 
 
@@ -303,9 +313,16 @@ class Theirs:
 
     name = "HA mqtt + value_template"
 
-    def __init__(self, hass: HomeAssistant, broker: Broker, patch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        broker: Broker,
+        patch: pytest.MonkeyPatch,
+        sample: tuple[str, bytes],
+    ) -> None:
         self.hass = hass
         self._patch = patch
+        self._sample: dict[str, Any] = json.loads(sample[1])
         self.entry = MockConfigEntry(
             domain=mqtt.DOMAIN,
             data={"broker": LOOPBACK, "port": broker.port},
@@ -317,7 +334,7 @@ class Theirs:
         self._meters: set[str] = set()
 
     async def start(self, meter_ids: list[str]) -> None:
-        config = hand_written_mqtt_config(meter_ids)
+        config = hand_written_mqtt_config(meter_ids, self._sample)
 
         async def configuration_yaml(_hass: HomeAssistant) -> dict[str, Any]:
             return config
@@ -439,7 +456,7 @@ async def test_burst_throughput(
     results: dict[str, tuple[float, float, int]] = {}
     contestants: list[Contestant] = [
         Ours(hass, broker, **{CONF_MIN_WRITE_INTERVAL: 0}),
-        Theirs(hass, broker, monkeypatch),
+        Theirs(hass, broker, monkeypatch, warm_up[0]),
     ]
     for contestant in contestants:
         await contestant.start(meter_ids)
@@ -449,9 +466,17 @@ async def test_burst_throughput(
         await wait_for(lambda c=contestant: c.arrivals.count >= meters)
         await hass.async_block_till_done()
         contestant.arrivals.reset()
+        profiler = cProfile.Profile() if PROFILE and isinstance(contestant, Ours) else None
+        if profiler is not None:
+            profiler.enable()  # this coroutine runs in the event loop's thread
         await publish_file(broker, burst, tmp_path / "burst.jsonl")
         await wait_for(lambda c=contestant: c.arrivals.count >= len(burst))
         await hass.async_block_till_done()
+        if profiler is not None:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+                "energy_ledger|entity.py|aiomqtt|paho|core.py", 45
+            )
         # Not vacuous: the last message's values are what the user sees.
         meter = last["meterId"]
         voltage = contestant.state(meter, "battery_voltage")
@@ -500,7 +525,11 @@ async def test_cpu_share_at_realistic_load(
     offered = METERS / INTERVAL
     lines = []
     per_message: dict[str, float] = {}
-    contestants: list[Contestant] = [Ours(hass, broker), Theirs(hass, broker, monkeypatch)]
+    sample = next(data_rounds(build_devices("v2", 1, interval=INTERVAL, start=START), 1, INTERVAL))
+    contestants: list[Contestant] = [
+        Ours(hass, broker),
+        Theirs(hass, broker, monkeypatch, sample),
+    ]
     for contestant in contestants:
         await contestant.start(meter_ids)
         process = await simulator()

@@ -179,6 +179,7 @@ class MqttCoordinator:
         self._logged: set[tuple[str, ProblemKind]] = set()
         self._totals = TotalTracker()
         self._listeners: list[UpdateListener] = []
+        self._listeners_by_meter: dict[str, list[UpdateListener]] = {}
         self._meter_listeners: list[MeterListener] = []
         self._inbound_observers: list[InboundObserver] = []
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -234,10 +235,28 @@ class MqttCoordinator:
             self._unsub_staleness = None
 
     @callback
-    def async_add_listener(self, listener: UpdateListener) -> CALLBACK_TYPE:
-        """Call `listener` on every update and at each hour flush."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+    def async_add_listener(
+        self, listener: UpdateListener, meter_key: str | None = None
+    ) -> CALLBACK_TYPE:
+        """Call `listener` on every update and at each hour flush.
+
+        With `meter_key`, only on that meter's updates, plus those told to every meter (broker
+        connection, staleness, hour flush): with hundreds of meters on one broker, a message
+        must not wake the entities of every other meter.
+        """
+        listeners = (
+            self._listeners
+            if meter_key is None
+            else self._listeners_by_meter.setdefault(meter_key, [])
+        )
+        listeners.append(listener)
+
+        def remove() -> None:
+            listeners.remove(listener)
+            if meter_key is not None and not listeners:
+                self._listeners_by_meter.pop(meter_key, None)
+
+        return remove
 
     @callback
     def async_add_inbound_observer(self, observer: InboundObserver) -> CALLBACK_TYPE:
@@ -328,7 +347,10 @@ class MqttCoordinator:
             if new:
                 for listener in list(self._meter_listeners):
                     listener(key)
-        self._notify(flush=was_online != meter.online or _last_second_of_hour(dt_util.utcnow()))
+        self._notify(
+            flush=was_online != meter.online or _last_second_of_hour(dt_util.utcnow()),
+            meter_key=key,
+        )
 
     def _apply_per_topic(
         self, feed: PerTopicFeed, topic: str, payload: bytes, now: datetime
@@ -417,7 +439,16 @@ class MqttCoordinator:
     def _flush_hour(self, _now: datetime) -> None:
         self._notify(flush=True)
 
-    def _notify(self, *, flush: bool) -> None:
+    def _notify(self, *, flush: bool, meter_key: str | None = None) -> None:
+        """Tell the listeners of `meter_key` (of every meter when None), then the others."""
+        groups = (
+            list(self._listeners_by_meter.values())
+            if meter_key is None
+            else [self._listeners_by_meter.get(meter_key, [])]
+        )
+        for group in groups:
+            for listener in list(group):
+                listener(flush)
         for listener in list(self._listeners):
             listener(flush)
 

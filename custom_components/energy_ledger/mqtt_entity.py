@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -77,6 +77,11 @@ class MqttMeterEntity(ThrottledEntity):
         self.entity_description = description
         self._attr_unique_id = unique_id_for(coordinator, meter_key, description.key)
         self._attr_device_info = meter_device_info(coordinator, meter_key)
+
+    @callback
+    def _async_follow(self) -> CALLBACK_TYPE:
+        """Hear of this meter's updates only (and of those told to every meter)."""
+        return self.coordinator.async_add_listener(self._handle_update, self.meter_key)
 
     @property
     def meter(self) -> MeterState | None:

@@ -47,7 +47,12 @@ class ThrottledEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the coordinator; Home Assistant writes the first state itself."""
         self._throttle.should_write(self.available, self._shown_value(), 0.0, flush=True)
-        self.async_on_remove(self._push_coordinator.async_add_listener(self._handle_update))
+        self.async_on_remove(self._async_follow())
+
+    @callback
+    def _async_follow(self) -> CALLBACK_TYPE:
+        """Start hearing of the coordinator's updates; returns how to stop."""
+        return self._push_coordinator.async_add_listener(self._handle_update)
 
     @callback
     def _handle_update(self, flush: bool) -> None:

@@ -26,6 +26,7 @@ from .enerlink import V1_UNITS, Payload, measured, read_v2_envelope, v2_schema
 from .problems import DecodeResult, Problem
 from .schema import (
     InvalidValue,
+    LenientSchema,
     flag,
     load_json,
     non_negative,
@@ -124,17 +125,21 @@ _STATUS_SECTIONS: Final[dict[object, object]] = {
     str: scalars,
 }
 
-V1_HEARTBEAT_SCHEMA: Final = vol.Schema(
-    {
-        vol.Optional("status"): text,
-        vol.Optional("uptime"): non_negative,
-        vol.Optional("free_heap"): non_negative,
-        vol.Optional("timestamp"): uptime_ms,
-        str: scalars,
-    }
+V1_HEARTBEAT_SCHEMA: Final = LenientSchema(
+    vol.Schema(
+        {
+            vol.Optional("status"): text,
+            vol.Optional("uptime"): non_negative,
+            vol.Optional("free_heap"): non_negative,
+            vol.Optional("timestamp"): uptime_ms,
+            str: scalars,
+        }
+    )
 )
-V1_STATUS_SCHEMA: Final = vol.Schema({vol.Optional("timestamp"): uptime_ms, **_STATUS_SECTIONS})
-V2_STATUS_SCHEMA: Final = v2_schema(vol.Schema(_STATUS_SECTIONS))
+V1_STATUS_SCHEMA: Final = LenientSchema(
+    vol.Schema({vol.Optional("timestamp"): uptime_ms, **_STATUS_SECTIONS})
+)
+V2_STATUS_SCHEMA: Final = LenientSchema(v2_schema(vol.Schema(_STATUS_SECTIONS)))
 
 _QUANTITY: Final[Mapping[str, Quantity]] = MappingProxyType(
     {

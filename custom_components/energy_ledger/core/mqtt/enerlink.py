@@ -47,6 +47,7 @@ from ..reading import Reading
 from .problems import DecodeResult, Problem, ProblemKind, join_path
 from .schema import (
     CORRELATION_KEYS,
+    LenientSchema,
     counter,
     flag,
     iso_datetime,
@@ -134,6 +135,15 @@ def _fields() -> dict[str, _Field]:
 FIELDS: Final[Mapping[str, _Field]] = MappingProxyType(_fields())
 """Every known field of a subsystem, v1 and v2 spellings."""
 
+_VALUE_KEYS: Final[Mapping[tuple[str, str], str]] = MappingProxyType(
+    {
+        (subsystem, name): f"{subsystem}.{spec.key}"
+        for subsystem in SUBSYSTEMS
+        for name, spec in FIELDS.items()
+    }
+)
+"""(subsystem, field name) -> key in `Reading.values`, built once rather than per message."""
+
 _VALIDATORS: Final[dict[_Is, Callable[[object], object]]] = {
     _Is.MEASURE: number,
     _Is.COUNTER: counter,
@@ -162,8 +172,8 @@ _SUBSYSTEM_KEYS: Final = {
     for name in sorted(SUBSYSTEMS)
 }
 
-V1_SENSORS_SCHEMA: Final = vol.Schema(
-    {vol.Optional("timestamp"): uptime_ms, **_SUBSYSTEM_KEYS}, extra=vol.ALLOW_EXTRA
+V1_SENSORS_SCHEMA: Final = LenientSchema(
+    vol.Schema({vol.Optional("timestamp"): uptime_ms, **_SUBSYSTEM_KEYS}, extra=vol.ALLOW_EXTRA)
 )
 
 
@@ -180,7 +190,7 @@ def v2_schema(data: vol.Schema) -> vol.Schema:
     )
 
 
-V2_DATA_SCHEMA: Final = v2_schema(vol.Schema(_SUBSYSTEM_KEYS, extra=vol.ALLOW_EXTRA))
+V2_DATA_SCHEMA: Final = LenientSchema(v2_schema(vol.Schema(_SUBSYSTEM_KEYS, extra=vol.ALLOW_EXTRA)))
 
 
 # ---- Shared pieces ----------------------------------------------------------------------------
@@ -243,7 +253,10 @@ def _unknown_meter(raw: object, meters: Container[str] | None) -> Problem | None
 
 
 def read_v2_envelope(
-    payload: Payload, schema: vol.Schema, meters: Container[str] | None, problems: list[Problem]
+    payload: Payload,
+    schema: LenientSchema,
+    meters: Container[str] | None,
+    problems: list[Problem],
 ) -> V2Envelope | None:
     """Load, screen and validate a v2 payload down to its envelope, for the data and status
     decoders alike; None (with problems) when it cannot be decoded.
@@ -315,26 +328,27 @@ def _subsystem_values(
             continue
         for name, value in fields.items():
             spec = FIELDS.get(name)
-            where = (*path, subsystem, name)
             if spec is None:
-                problems.append(unknown_key(where, value))
+                problems.append(unknown_key((*path, subsystem, name), value))
                 continue
-            key = f"{subsystem}.{spec.key}"
+            key = _VALUE_KEYS[subsystem, name]
             if spec.quantity is None:
                 unit = units.get(name)
                 if spec.shape is _Is.PERCENT and unit is not None and unit.strip() != "%":
-                    problems.append(
-                        Problem(ProblemKind.UNKNOWN_UNIT, join_path(*where), "not a % unit")
-                    )
+                    where = join_path(*path, subsystem, name)
+                    problems.append(Problem(ProblemKind.UNKNOWN_UNIT, where, "not a % unit"))
                     continue
                 values[key] = value
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue  # pragma: no cover - the schema let through numbers only
             unit = units.get(name) or spec.unit or units.get(spec.quantity)
-            converted = measured(value, spec.quantity, unit, where, problems)
-            if converted is not None:
-                values[key] = converted
+            scale = None if unit is None else scale_for(spec.quantity, unit)
+            if scale is not None and (converted := convert(value, scale)) is not None:
+                values[key] = converted  # the common case, without building the field's path
+                continue
+            # Unknown unit or out of range: `measured` says which, and the field is dropped.
+            measured(value, spec.quantity, unit, (*path, subsystem, name), problems)
 
 
 def _floor_wh(value: object) -> int | None:

@@ -105,7 +105,7 @@ def convert(value: int | float, scale: Scale) -> int | float | None:
         return scaled / scale.divide if remainder else quotient
     if not math.isfinite(value):
         return None
-    if scale == _ONE:
+    if scale.multiply == scale.divide == 1:  # no Decimal for the common base unit
         return value + 0.0  # -0.0 becomes 0.0
     exact = _DECIMAL.multiply(Decimal(repr(value)), scale.multiply)
     result = float(_DECIMAL.divide(exact, scale.divide))
