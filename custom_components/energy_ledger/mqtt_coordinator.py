@@ -61,6 +61,7 @@ from .const import (
 )
 from .coordinator import UpdateListener
 from .core.mqtt import (
+    SIGNED_SUBSYSTEMS,
     DecodeResult,
     DeviceStatus,
     Heartbeat,
@@ -383,11 +384,16 @@ class MqttCoordinator:
         self._notify(flush=_last_second_of_hour(dt_util.utcnow()))
 
     def _track_totals(self, meter: MeterState, reading: Reading) -> None:
-        """Count energy counters going down: a device reset, never negative energy."""
+        """Count energy counters going down: a device reset, never negative energy.
+
+        A signed balance (``net_grid``, ``net_solar``) goes down whenever the home exports:
+        that is no reset, so those are not tracked.
+        """
         for name, value in reading.values.items():
             if (
                 name.endswith(ENERGY_SUFFIXES)
                 and isinstance(value, (int, float))
+                and name.partition(".")[0] not in SIGNED_SUBSYSTEMS
                 and self._totals.update(meter.key, name, value).reset
             ):
                 meter.resets[name] += 1

@@ -547,7 +547,7 @@ async def test_v2_only_subsystems_become_entities(hass: HomeAssistant, broker: B
         {
             "load_home": {"power": 952, "total_energy": 4200.5},
             "solar_output": {"power": 1275800, "voltage": 231.2},
-            "net_grid": {"power": -323800, "total_energy": -812.25},
+            "net_grid": {"power": -323800, "total_energy": 812.25},
         }
     )
     await publish(broker, "enerlink/meters/data", json.dumps(payload).encode())
@@ -568,9 +568,15 @@ async def test_v2_only_subsystems_become_entities(hass: HomeAssistant, broker: B
     home_state = hass.states.get(home_energy)
     assert net_state is not None
     assert home_state is not None
-    assert float(net_state.state) == -0.81225
+    assert float(net_state.state) == 0.81225
     assert net_state.attributes["state_class"] == "total"
     assert home_state.attributes["state_class"] == "total_increasing"
     assert net_state.attributes["friendly_name"] == "EnerLink METER001 Net grid energy total"
     # Sections the meter did not send create nothing.
     assert state_of(hass, entry, "solar_input_power", "METER001") is None
+    # Exporting more lowers the balance: no device reset, unlike a counter going down.
+    payload["data"]["net_grid"]["total_energy"] = 700.0
+    await publish(broker, "enerlink/meters/data", json.dumps(payload).encode())
+    meter = entry.runtime_data.coordinator.meters["METER001"]
+    await wait_for(lambda: meter.reading.values["net_grid.total_energy_wh"] == 700.0)
+    assert not meter.resets
