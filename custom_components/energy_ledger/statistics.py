@@ -31,7 +31,7 @@ Exact totals, rounded at the edge
     the stored ``sum`` plus the sub-cent remainder that ``state`` carries.
 
 Recorder
-    Reads run in the recorder's database executor (`get_instance(hass).async_add_executor_job`);
+    Reads run in the recorder's own thread, queued as a task (see `_ReadStored` for why);
     writes go through `async_add_external_statistics`, which queues an import in the recorder
     thread. A write only counts as done once the recorder thread has run that import, so the next
     write of the same series (which reads what is stored) never continues from a stale sum:
@@ -133,6 +133,39 @@ class SeriesSpec:
 
 
 @dataclass(slots=True)
+class _ReadStored(RecorderTask):
+    """Reads what is stored of a series, in the recorder's own thread.
+
+    Not in the recorder's database executor: there, a read still running when Home Assistant
+    stops races the recorder closing its connection, which crashes SQLite on Home Assistant
+    2025.4. In the recorder thread a read runs between two other tasks, never during the close;
+    one left in the queue at shutdown never runs and its waiter is cancelled with the rest.
+    """
+
+    future: asyncio.Future[tuple[StatisticsRow | None, list[StatisticsRow]]]
+    statistic_id: str
+    first: datetime
+
+    def run(self, instance: Recorder) -> None:
+        """Read, then hand the result (or the error) back to the event loop."""
+        loop = instance.hass.loop
+        try:
+            stored = _read_stored(instance.hass, self.statistic_id, self.first)
+        except Exception as err:  # handed to the awaiting writer, which reports it
+            loop.call_soon_threadsafe(self._fail, err)
+        else:
+            loop.call_soon_threadsafe(self._resolve, stored)
+
+    def _resolve(self, stored: tuple[StatisticsRow | None, list[StatisticsRow]]) -> None:
+        if not self.future.done():
+            self.future.set_result(stored)
+
+    def _fail(self, err: Exception) -> None:
+        if not self.future.done():
+            self.future.set_exception(err)
+
+
+@dataclass(slots=True)
 class _Committed(RecorderTask):
     """A marker in the recorder's queue: once it runs, every task queued before it has run."""
 
@@ -177,9 +210,12 @@ class StatisticsWriter:
         instance = get_instance(self.hass)
         lock = self._locks.setdefault(statistic_id, asyncio.Lock())
         async with lock:
-            before, later = await instance.async_add_executor_job(
-                _read_stored, self.hass, statistic_id, min(increments)
+            read: asyncio.Future[tuple[StatisticsRow | None, list[StatisticsRow]]] = (
+                self.hass.loop.create_future()
             )
+            instance.queue_task(_ReadStored(read, statistic_id, min(increments)))
+            async with asyncio.timeout(_COMMIT_TIMEOUT):
+                before, later = await read
             rows = _rows_to_write(series.kind, before, later, increments)
             async_add_external_statistics(self.hass, _metadata(series), rows)
             await self._async_committed(instance)
@@ -245,7 +281,7 @@ def _increments(
 def _read_stored(
     hass: HomeAssistant, statistic_id: str, first: datetime
 ) -> tuple[StatisticsRow | None, list[StatisticsRow]]:
-    """The last row before `first` and every row from `first` on (recorder executor).
+    """The last row before `first` and every row from `first` on (recorder thread).
 
     Appending after the last stored hour, the usual case, costs one query.
     """
