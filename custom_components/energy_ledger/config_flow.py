@@ -16,6 +16,7 @@ that never gets a value. The meter address is the unique id: the same meter behi
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 from .const import (
     CONF_BASE_TOPIC,
     CONF_BAUDRATE,
+    CONF_CA_FILE,
+    CONF_CLIENT_ID,
     CONF_COMMAND_TIMEOUT,
     CONF_EXPECTED_INTERVAL,
     CONF_HOST,
@@ -107,7 +110,9 @@ CONNECTION_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(CONF_USERNAME): TextSelector(),
     vol.Optional(CONF_PASSWORD): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
     vol.Required(CONF_TLS, default=False): BooleanSelector(),
+    vol.Optional(CONF_CA_FILE): TextSelector(),
     vol.Required(CONF_TLS_INSECURE, default=False): BooleanSelector(),
+    vol.Optional(CONF_CLIENT_ID): TextSelector(),
 }
 """Where the broker is and how to log in: a direct connection's settings."""
 PROFILE_FIELDS: dict[vol.Marker, Any] = {
@@ -134,8 +139,30 @@ def _connection_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip() or None,
         CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
         CONF_TLS: tls,
+        CONF_CA_FILE: (user_input.get(CONF_CA_FILE) or "").strip() or None,
         CONF_TLS_INSECURE: tls and bool(user_input.get(CONF_TLS_INSECURE, False)),
+        CONF_CLIENT_ID: (user_input.get(CONF_CLIENT_ID) or "").strip() or None,
     }
+
+
+def _ca_file_error(connection: Mapping[str, Any]) -> str | None:
+    """None when the CA file is absent or usable, else the error key; reads the file (executor).
+
+    Checked here so a typo in the path is explained in the form instead of as a TLS failure; the
+    file is loaded as the connection will load it, so a key or an empty file is refused too.
+    """
+    path = connection[CONF_CA_FILE]
+    if path is None:
+        return None
+    if not connection[CONF_TLS]:
+        return "ca_file_needs_tls"
+    if not os.path.isfile(path):
+        return "ca_file_not_found"
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except (OSError, ssl.SSLError):
+        return "ca_file_unreadable"
+    return None
 
 
 def _profile_data(user_input: dict[str, Any]) -> dict[str, Any] | str:
@@ -298,6 +325,8 @@ class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
             data = _mqtt_entry_data(user_input)
             if isinstance(data, str):
                 errors[CONF_BASE_TOPIC] = data
+            elif ca_error := await self.hass.async_add_executor_job(_ca_file_error, data):
+                errors[CONF_CA_FILE] = ca_error
             else:
                 await self.async_set_unique_id(_mqtt_unique_id(data))
                 self._abort_if_unique_id_configured(error="broker_already_configured")
@@ -410,7 +439,7 @@ class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
     async def async_step_mqtt_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """New host, port, login or TLS for a direct broker entry; tried before it is saved.
+        """New broker, login, TLS, CA file or client id of a direct entry; tried before saving.
 
         An empty password keeps the saved one while the user name stays the same (the form never
         shows it); a new user name without a password logs in without one. Entries on Home
@@ -433,11 +462,14 @@ class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
                 for other in self._async_current_entries(include_ignore=False)
             ):
                 return self.async_abort(reason="broker_already_configured")
-            if not (error := await test_connection(settings_from_entry(data))):
+            if ca_error := await self.hass.async_add_executor_job(_ca_file_error, connection):
+                errors[CONF_CA_FILE] = ca_error
+            elif not (error := await test_connection(settings_from_entry(data))):
                 return self.async_update_reload_and_abort(
                     entry, unique_id=unique_id, data_updates=connection
                 )
-            errors["base"] = error
+            else:
+                errors["base"] = error
         shown = user_input or entry.data
         return self.async_show_form(
             step_id="mqtt_reconfigure",

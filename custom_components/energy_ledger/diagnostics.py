@@ -13,7 +13,14 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from .const import (
+    CONF_CA_FILE,
+    CONF_CLIENT_ID,
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_USERNAME,
+)
 from .core.tic import TicFrame
 from .core.tic.profile import profile_of
 from .entry import EnergyLedgerConfigEntry, LedgerRuntimeData, MqttRuntimeData
@@ -88,7 +95,8 @@ async def async_get_config_entry_diagnostics(
     }
 
 
-MQTT_SECRETS = frozenset({CONF_HOST, CONF_USERNAME, CONF_PASSWORD})
+MQTT_SECRETS = frozenset({CONF_HOST, CONF_USERNAME, CONF_PASSWORD, CONF_CA_FILE, CONF_CLIENT_ID})
+"""Client ids often name the household or enter broker ACLs; CA paths can carry a user name."""
 
 
 def _meter_diagnostics(meter: MeterState) -> dict[str, Any]:

@@ -38,6 +38,8 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_BASE_TOPIC,
+    CONF_CA_FILE,
+    CONF_CLIENT_ID,
     CONF_EXPECTED_INTERVAL,
     CONF_HOST,
     CONF_MIN_WRITE_INTERVAL,
@@ -129,7 +131,11 @@ class MeterState:
 
 
 def settings_from_entry(data: Mapping[str, Any]) -> MqttSettings:
-    """The broker settings an MQTT entry's data (or the config flow's form) describes."""
+    """The broker settings an MQTT entry's data (or the config flow's form) describes.
+
+    A CA file only means something with TLS (the flow refuses one without it), so it is dropped
+    rather than failing the entry when TLS is off. Entries older than these fields have neither.
+    """
     tls = bool(data.get(CONF_TLS, False))
     return MqttSettings(
         host=str(data[CONF_HOST]).strip(),
@@ -137,7 +143,9 @@ def settings_from_entry(data: Mapping[str, Any]) -> MqttSettings:
         username=data.get(CONF_USERNAME) or None,
         password=data.get(CONF_PASSWORD) or None,
         tls=tls,
+        ca_file=(data.get(CONF_CA_FILE) or None) if tls else None,
         tls_insecure=tls and bool(data.get(CONF_TLS_INSECURE, False)),
+        client_id=data.get(CONF_CLIENT_ID) or None,
     )
 
 

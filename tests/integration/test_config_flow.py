@@ -20,6 +20,8 @@ from custom_components.energy_ledger import config_flow
 from custom_components.energy_ledger.const import (
     CONF_BASE_TOPIC,
     CONF_BAUDRATE,
+    CONF_CA_FILE,
+    CONF_CLIENT_ID,
     CONF_HOST,
     CONF_KIND,
     CONF_MIN_WRITE_INTERVAL,
@@ -39,6 +41,7 @@ from custom_components.energy_ledger.const import (
     PROFILE_TIC_PER_TOPIC,
 )
 from custom_components.energy_ledger.core.tic.encode import encode_frame, encode_standard_group
+from custom_components.energy_ledger.sources.mqtt import MqttSource
 
 from .conftest import HISTORIC_HC, MeterFeed, TicLine, one_frame
 from .mqtt_broker import LOOPBACK, PASSWORD, USER, Broker, Certificates, free_port
@@ -471,7 +474,9 @@ async def _reconfigure(
         CONF_USERNAME,
         CONF_PASSWORD,
         CONF_TLS,
+        CONF_CA_FILE,
         CONF_TLS_INSECURE,
+        CONF_CLIENT_ID,
     }
     form = {CONF_HOST: LOOPBACK, CONF_TLS: False, CONF_TLS_INSECURE: False, **fields}
     return await hass.config_entries.flow.async_configure(result["flow_id"], form)
@@ -541,7 +546,7 @@ async def test_mqtt_reconfigure_tls(
 ) -> None:
     """To a TLS broker with a private CA: tls_error until the user accepts any certificate."""
     entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V2)
-    secure, _certificates = tls_broker
+    secure, certificates = tls_broker
     result = await _reconfigure(hass, entry, **{CONF_MQTT_PORT: secure.port, CONF_TLS: True})
     assert result["errors"] == {"base": "tls_error"}
     assert _translated("error", "tls_error")
@@ -552,6 +557,25 @@ async def test_mqtt_reconfigure_tls(
     assert (entry.data[CONF_TLS], entry.data[CONF_TLS_INSECURE]) == (True, True)
     await hass.async_block_till_done()
     await wait_for(lambda: entry.runtime_data.coordinator.connected)
+    # Then its CA: the certificate is checked again, the host name too.
+    result = await _reconfigure(
+        hass,
+        entry,
+        **{
+            CONF_MQTT_PORT: secure.port,
+            CONF_TLS: True,
+            CONF_CA_FILE: str(certificates.ca_file),
+            CONF_CLIENT_ID: "ledger-reconfigured",
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert (entry.data[CONF_CA_FILE], entry.data[CONF_TLS_INSECURE]) == (
+        str(certificates.ca_file),
+        False,
+    )
+    await hass.async_block_till_done()
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+    await wait_for(lambda: " as ledger-reconfigured " in secure.log.read_text())
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -569,3 +593,78 @@ async def test_mqtt_reconfigure_onto_an_entry_that_exists(
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "broker_already_configured")
     assert _translated("abort", "broker_already_configured")
     assert first.data[CONF_MQTT_PORT] == broker.port
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_flow_ca_file_and_client_id(
+    hass: HomeAssistant, tls_broker: tuple[Broker, Certificates], tmp_path: Path
+) -> None:
+    """A private CA's file is checked in the form, then trusted; the broker sees the client id."""
+    secure, certificates = tls_broker
+    flow_id = await _open_mqtt_broker_form(hass)
+    form = {
+        CONF_HOST: LOOPBACK,
+        CONF_MQTT_PORT: secure.port,
+        CONF_TLS: True,
+        CONF_TLS_INSECURE: False,
+        CONF_PROFILE: PROFILE_ENERLINK_V2,
+        CONF_CLIENT_ID: " ledger-under-test ",
+    }
+    not_a_ca = tmp_path / "notes.txt"
+    not_a_ca.write_text("not a certificate\n")
+    for fields, error in (
+        ({CONF_TLS: False, CONF_CA_FILE: str(certificates.ca_file)}, "ca_file_needs_tls"),
+        ({CONF_CA_FILE: str(tmp_path / "missing.pem")}, "ca_file_not_found"),
+        ({CONF_CA_FILE: str(tmp_path)}, "ca_file_not_found"),
+        ({CONF_CA_FILE: str(not_a_ca)}, "ca_file_unreadable"),
+        ({CONF_CA_FILE: str(certificates.key_file)}, "ca_file_unreadable"),
+    ):
+        result = await hass.config_entries.flow.async_configure(flow_id, {**form, **fields})
+        assert result["errors"] == {CONF_CA_FILE: error}, fields
+        assert _translated("error", error)
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**form, CONF_CA_FILE: f" {certificates.ca_file} "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_CA_FILE] == str(certificates.ca_file)
+    assert result["data"][CONF_CLIENT_ID] == "ledger-under-test"
+    entry = result["result"]
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+    source = entry.runtime_data.coordinator.source
+    assert isinstance(source, MqttSource)
+    settings = source.settings
+    assert (settings.ca_file, settings.tls_insecure, settings.client_id) == (
+        str(certificates.ca_file),
+        False,
+        "ledger-under-test",
+    )
+    await wait_for(lambda: " as ledger-under-test " in secure.log.read_text())
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_flow_without_client_id_lets_the_library_choose(
+    hass: HomeAssistant, broker: Broker
+) -> None:
+    """Optional fields left empty are stored as None; the connection still works."""
+    flow_id = await _open_mqtt_broker_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_HOST: LOOPBACK,
+            CONF_MQTT_PORT: broker.port,
+            CONF_TLS: False,
+            CONF_TLS_INSECURE: False,
+            CONF_PROFILE: PROFILE_ENERLINK_V2,
+            CONF_CLIENT_ID: "  ",
+            CONF_CA_FILE: "",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert (result["data"][CONF_CA_FILE], result["data"][CONF_CLIENT_ID]) == (None, None)
+    entry = result["result"]
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+    source = entry.runtime_data.coordinator.source
+    assert isinstance(source, MqttSource)
+    assert (source.settings.ca_file, source.settings.client_id) == (None, None)

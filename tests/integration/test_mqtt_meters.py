@@ -30,6 +30,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.energy_ledger import config_flow, mqtt_coordinator
 from custom_components.energy_ledger.const import (
+    CONF_CA_FILE,
+    CONF_CLIENT_ID,
     CONF_COMMAND_TIMEOUT,
     CONF_EXPECTED_INTERVAL,
     CONF_HOST,
@@ -329,7 +331,13 @@ async def test_diagnostics_redact_broker_credentials_ids_and_addresses(
     """Counts and values, never the host, the login, a meter id or an IP address."""
     entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V2)
     hass.config_entries.async_update_entry(
-        entry, data={**entry.data, CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD}
+        entry,
+        data={
+            **entry.data,
+            CONF_USERNAME: USER,
+            CONF_PASSWORD: PASSWORD,
+            CONF_CLIENT_ID: "dupont-house-ledger",
+        },
     )
     await publish(broker, "enerlink/meters/data", v2_data("METER001", 152200))
     await publish(broker, "enerlink/meters/status", V2_STATUS)
@@ -338,7 +346,7 @@ async def test_diagnostics_redact_broker_credentials_ids_and_addresses(
     await wait_for(lambda: entry.runtime_data.coordinator.problems[ProblemKind.INVALID_JSON] == 1)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)
-    for secret in (LOOPBACK, USER, PASSWORD, "METER001", "METER002", "192.168.1.77"):
+    for secret in (LOOPBACK, USER, PASSWORD, "dupont", "METER001", "METER002", "192.168.1.77"):
         assert secret not in text, secret
     assert diagnostics["source"]["connected"] is True
     assert diagnostics["problems"] == {"invalid_json": 1}
@@ -391,7 +399,9 @@ async def test_flow_creates_a_v1_entry_that_reads_the_meter(
         CONF_USERNAME: None,
         CONF_PASSWORD: None,
         CONF_TLS: False,
+        CONF_CA_FILE: None,
         CONF_TLS_INSECURE: False,
+        CONF_CLIENT_ID: None,
         CONF_PROFILE: PROFILE_ENERLINK_V1,
         CONF_TOPIC_PREFIX: PREFIX,
     }
