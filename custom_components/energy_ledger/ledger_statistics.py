@@ -225,42 +225,37 @@ class LedgerStatistics:
         }
 
     async def _async_write_pending(self) -> None:
-        """Write what is pending, never between two writes of a rebuild (`writing`)."""
+        """Write every pending hour, series by series; drop them once all are committed.
+
+        Never between two writes of a rebuild: both take `writing`.
+        """
         async with self.writing:
-            await self._async_write_pending_now()
-
-    async def _async_write_pending_now(self) -> None:
-        """Write every pending hour, series by series; drop them once all are committed."""
-        if "recorder" not in self.hass.config.components:
-            self._log_once("the recorder is not loaded")
-            return
-        if not await get_instance(self.hass).async_db_ready:
-            self._log_once("the recorder's database is not ready")
-            return
-        writer = self.hass.data.setdefault(DATA_WRITER, StatisticsWriter(self.hass))
-        while self._pending:
-            batch = dict(self._pending)
-            names = await self._async_names()
-            series = dict.fromkeys(self._series)
-            for pending in batch.values():
-                series.update(dict.fromkeys(pending.increments))
-            try:
-                for key in series:
-                    if (spec := series_spec(self._entry, key, names)) is None:
-                        continue  # nothing this version knows how to store
-                    hours = _hours_of(key, batch, always=key in self._series)
-                    await writer.async_write_hours(spec, hours)
-            except Exception as err:  # kept pending, written again at the next hour or start
-                self._log_once(f"{type(err).__name__}: {err}")
+            if "recorder" not in self.hass.config.components:
+                self._log_once("the recorder is not loaded")
                 return
-            for start, pending in batch.items():
-                if self._pending.get(start) is pending:
-                    del self._pending[start]
-            self._store.async_delay_save(self._state, SAVE_DELAY)
-
-    async def _async_names(self) -> dict[str, str]:
-        pending = (s for p in self._pending.values() for s in p.increments)
-        return await async_series_names(self.hass, {*self._series, *pending})
+            if not await get_instance(self.hass).async_db_ready:
+                self._log_once("the recorder's database is not ready")
+                return
+            writer = self.hass.data.setdefault(DATA_WRITER, StatisticsWriter(self.hass))
+            while self._pending:
+                batch = dict(self._pending)
+                series = dict.fromkeys(self._series)
+                for pending in batch.values():
+                    series.update(dict.fromkeys(pending.increments))
+                names = await async_series_names(self.hass, series)
+                try:
+                    for key in series:
+                        if (spec := series_spec(self._entry, key, names)) is None:
+                            continue  # nothing this version knows how to store
+                        hours = _hours_of(key, batch, always=key in self._series)
+                        await writer.async_write_hours(spec, hours)
+                except Exception as err:  # kept pending, written again at the next hour or start
+                    self._log_once(f"{type(err).__name__}: {err}")
+                    return
+                for start, pending in batch.items():
+                    if self._pending.get(start) is pending:
+                        del self._pending[start]
+                self._store.async_delay_save(self._state, SAVE_DELAY)
 
     def _log_once(self, reason: str) -> None:
         if not self._failed_once:
