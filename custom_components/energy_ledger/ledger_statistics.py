@@ -23,8 +23,8 @@ A zero is not a gap
     (``grid_import_unknown``), written only for the hours that have some.
 
 Off the hot path
-    The hour listener only takes the hours and schedules a background task; reads run in the
-    recorder's executor and writes are queued to the recorder's thread.
+    The hour listener only takes the hours and schedules a background task; its reads and writes
+    are queued to the recorder's own thread (`statistics.py`).
 """
 
 from __future__ import annotations

@@ -31,12 +31,15 @@ Exact totals, rounded at the edge
     the stored ``sum`` plus the sub-cent remainder that ``state`` carries.
 
 Recorder
-    Reads run in the recorder's own thread, queued as a task (see `_ReadStored` for why);
-    writes go through `async_add_external_statistics`, which queues an import in the recorder
-    thread. A write only counts as done once the recorder thread has run that import, so the next
-    write of the same series (which reads what is stored) never continues from a stale sum:
-    writes of one series are serialised and each waits for a marker task queued behind its
-    import. `async_write_hours` therefore returns once the hours are committed.
+    Reads run in the recorder's own thread, queued as a task (`async_recorder_read`, see
+    `_RecorderRead` for why); writes go through `async_add_external_statistics`, which queues an
+    import in the recorder thread. A write only counts as done once the recorder thread has run
+    that import, so the next write of the same series (which reads what is stored) never
+    continues from a stale sum: writes of one series are serialised and each waits for a marker
+    task queued behind its import. `async_write_hours` therefore returns once the hours are
+    committed. From Home Assistant's final write on, the recorder runs no task queued after its
+    stop: nothing is queued then (`RecorderStoppedError`), so no write waits for an import that
+    never comes.
 
 Metadata
     ``mean_type`` is `StatisticMeanType.NONE` and ``has_sum`` is true on every supported version;
@@ -52,10 +55,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from homeassistant.components.recorder.models import (
@@ -70,7 +74,7 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.components.recorder.tasks import RecorderTask
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util.unit_conversion import EnergyConverter
 
@@ -132,9 +136,24 @@ class SeriesSpec:
         return ENERGY_UNIT if self.kind == "energy" else MONEY_UNIT
 
 
+class RecorderStoppedError(Exception):
+    """The recorder is stopping or stopped: a task queued now would never run."""
+
+
+def _raise_if_stopping(hass: HomeAssistant, instance: Recorder) -> None:
+    """Refuse to queue a task the recorder would never run (its stop task is queued first).
+
+    Checked in the event loop right before queueing, with no await in between: the recorder
+    queues its stop task from the loop too, at Home Assistant's final write, and its thread has
+    ended by the close. (Not `not_running`: Home Assistant is in that state while it starts.)
+    """
+    if hass.state is CoreState.final_write or not instance.is_alive():
+        raise RecorderStoppedError("the recorder is stopping or stopped")
+
+
 @dataclass(slots=True)
-class _ReadStored(RecorderTask):
-    """Reads what is stored of a series, in the recorder's own thread.
+class _RecorderRead[T](RecorderTask):
+    """Runs a database read in the recorder's own thread and hands its result to the loop.
 
     Not in the recorder's database executor: there, a read still running when Home Assistant
     stops races the recorder closing its connection, which crashes SQLite on Home Assistant
@@ -142,27 +161,42 @@ class _ReadStored(RecorderTask):
     one left in the queue at shutdown never runs and its waiter is cancelled with the rest.
     """
 
-    future: asyncio.Future[tuple[StatisticsRow | None, list[StatisticsRow]]]
-    statistic_id: str
-    first: datetime
+    future: asyncio.Future[T]
+    read: Callable[[], T]
 
     def run(self, instance: Recorder) -> None:
         """Read, then hand the result (or the error) back to the event loop."""
         loop = instance.hass.loop
         try:
-            stored = _read_stored(instance.hass, self.statistic_id, self.first)
-        except Exception as err:  # handed to the awaiting writer, which reports it
+            result = self.read()
+        except Exception as err:  # handed to the awaiting caller, which reports it
             loop.call_soon_threadsafe(self._fail, err)
         else:
-            loop.call_soon_threadsafe(self._resolve, stored)
+            loop.call_soon_threadsafe(self._resolve, result)
 
-    def _resolve(self, stored: tuple[StatisticsRow | None, list[StatisticsRow]]) -> None:
-        if not self.future.done():
-            self.future.set_result(stored)
+    def _resolve(self, result: T) -> None:
+        if not self.future.done():  # its waiter may have given up (timeout, stop)
+            self.future.set_result(result)
 
     def _fail(self, err: Exception) -> None:
         if not self.future.done():
             self.future.set_exception(err)
+
+
+async def async_recorder_read[T](hass: HomeAssistant, read: Callable[[], T]) -> T:
+    """`read()` (a database read) run in the recorder's thread, as one task of its queue.
+
+    Keep each read short: the recorder writes nothing while it runs. Raises
+    `RecorderStoppedError` at once when the recorder has stopped or is about to (from Home
+    Assistant's final write on, its queue is no longer worked through), and `TimeoutError`
+    when it has not run the read within `_COMMIT_TIMEOUT` seconds (a stuck recorder).
+    """
+    instance = get_instance(hass)
+    _raise_if_stopping(hass, instance)
+    future: asyncio.Future[T] = hass.loop.create_future()
+    instance.queue_task(_RecorderRead(future, read))
+    async with asyncio.timeout(_COMMIT_TIMEOUT):
+        return await future
 
 
 @dataclass(slots=True)
@@ -201,7 +235,8 @@ class StatisticsWriter:
         refused because they cannot carry exact money. An hour already stored is replaced. Key
         the mapping by UTC datetimes: two local datetimes of the repeated autumn hour compare
         equal in Python, so a mapping keyed by local time already holds only one of them.
-        Returns once the recorder has committed the hours.
+        Returns once the recorder has committed the hours; raises `RecorderStoppedError`,
+        having written nothing, when the recorder is stopping.
         """
         increments = _increments(series, hours)
         if not increments:
@@ -210,13 +245,11 @@ class StatisticsWriter:
         instance = get_instance(self.hass)
         lock = self._locks.setdefault(statistic_id, asyncio.Lock())
         async with lock:
-            read: asyncio.Future[tuple[StatisticsRow | None, list[StatisticsRow]]] = (
-                self.hass.loop.create_future()
+            before, later = await async_recorder_read(
+                self.hass, partial(_read_stored, self.hass, statistic_id, min(increments))
             )
-            instance.queue_task(_ReadStored(read, statistic_id, min(increments)))
-            async with asyncio.timeout(_COMMIT_TIMEOUT):
-                before, later = await read
             rows = _rows_to_write(series.kind, before, later, increments)
+            _raise_if_stopping(self.hass, instance)  # it may have begun during the read
             async_add_external_statistics(self.hass, _metadata(series), rows)
             await self._async_committed(instance)
 

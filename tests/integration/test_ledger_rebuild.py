@@ -9,17 +9,27 @@ read back as the Energy panel reads it and compared with sums computed here by h
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder.history import get_significant_states
 from homeassistant.components.recorder.statistics import statistics_during_period
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.components.recorder.tasks import RecorderTask
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.recorder import get_instance
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -27,6 +37,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.energy_ledger import ledger_rebuild
 from custom_components.energy_ledger.const import (
     CONF_EXPORT_ENTITY,
     CONF_IMPORT_ENTITIES,
@@ -44,6 +55,10 @@ from custom_components.energy_ledger.const import (
 )
 from custom_components.energy_ledger.core.tariff import PlanKind, PricePlan
 from custom_components.energy_ledger.entry import LedgerRuntimeData
+from custom_components.energy_ledger.statistics import StatisticsWriter
+
+if TYPE_CHECKING:
+    from homeassistant.components.recorder.core import Recorder
 
 PARIS = "Europe/Paris"
 HP, HC, FEED_IN = Decimal("0.27"), Decimal("0.2068"), Decimal("0.1269")
@@ -382,3 +397,268 @@ async def test_refusals_change_nothing(hass: HomeAssistant, freezer: FrozenDateT
             await rebuild(hass, **data)
         assert err.value.translation_key == key, data
     assert await read_all(hass) == {series: [] for series in SERIES}
+
+
+# ---- Home Assistant stopping during a rebuild ------------------------------------------------
+
+
+@dataclass(slots=True)
+class _HoldRecorder(RecorderTask):
+    """Keeps the recorder thread busy until released: the tasks queued after it wait."""
+
+    release: threading.Event
+
+    def run(self, instance: Recorder) -> None:
+        self.release.wait(30)  # a safety net for a failing test only; released at the stop
+
+
+def hold_the_recorder_before(
+    monkeypatch: pytest.MonkeyPatch, start: datetime, release: threading.Event
+) -> asyncio.Event:
+    """The rebuild's read of the hour at ``start`` waits in the recorder's queue until released.
+
+    This is the one hook of the test that uses it, at the boundary between the rebuild and the
+    recorder: the real read is queued as the rebuild queues it, only behind a task holding the
+    recorder thread, so that Home Assistant is asked to stop while that read is pending -- the
+    moment that crashed SQLite when the reads ran in the recorder's database executor. The
+    returned event is set once the read is queued.
+    """
+    queued = asyncio.Event()
+    real_read = ledger_rebuild.async_recorder_read
+
+    async def read(hass: HomeAssistant, job: Callable[[], Any]) -> Any:
+        if (
+            isinstance(job, partial)
+            and job.func is get_significant_states
+            and job.args[1:3] == (start - timedelta(microseconds=1), start + timedelta(hours=1))
+        ):
+            get_instance(hass).queue_task(_HoldRecorder(release))
+            queued.set()  # the real read below is queued before this coroutine first waits
+        return await real_read(hass, job)
+
+    monkeypatch.setattr(ledger_rebuild, "async_recorder_read", read)
+    return queued
+
+
+def on_event(hass: HomeAssistant, event_type: str, action: Callable[[], object]) -> None:
+    """Run ``action`` when Home Assistant fires ``event_type`` (a stage of its shutdown)."""
+
+    @callback
+    def fired(_event: Event) -> None:
+        action()
+
+    hass.bus.async_listen_once(event_type, fired)
+
+
+def stored_on_disk(db_url: str) -> dict[str, list[tuple[datetime, Decimal]]]:
+    """(start, sum) of every stored hour per series, read from the database file itself: what
+    Home Assistant finds at its next start."""
+    with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as db:
+        rows = db.execute(
+            "SELECT meta.statistic_id, row.start_ts, row.sum FROM statistics AS row "
+            "JOIN statistics_meta AS meta ON meta.id = row.metadata_id "
+            "WHERE meta.statistic_id LIKE ? ORDER BY row.start_ts",
+            (f"{DOMAIN}:home_%",),
+        ).fetchall()
+    stored: dict[str, list[tuple[datetime, Decimal]]] = {series: [] for series in SERIES}
+    for statistic_id, start, total in rows:
+        stored[statistic_id.removeprefix(f"{DOMAIN}:home_")].append(
+            (datetime.fromtimestamp(start, UTC), Decimal(repr(total)))
+        )
+    return stored
+
+
+def problems(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Warnings and errors logged: an unexpected exception, a task left running at shutdown."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def start_rebuild(hass: HomeAssistant, entry: MockConfigEntry) -> asyncio.Task[Any]:
+    """The action as the UI calls it, running while the test goes on."""
+    return hass.async_create_task(
+        hass.services.async_call(
+            DOMAIN,
+            "rebuild_statistics",
+            {"config_entry_id": entry.entry_id},
+            blocking=True,
+            return_response=True,
+        )
+    )
+
+
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_stopping_home_assistant_during_the_replay_changes_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    recorder_db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The price was corrected and a rebuild started; Home Assistant is asked to stop while
+    the read of 11:00 waits in the recorder's queue (`hold_the_recorder_before`). The action
+    fails with the translated error, Home Assistant stops without any warning or error, and
+    the database holds the rows of the previous rebuild, untouched. Asked again after the stop,
+    the action fails the same way at once."""
+    await record_history(hass, freezer)
+    entry = await add_ledger(hass)
+    await rebuild(hass, config_entry_id=entry.entry_id)
+    await hass.services.async_call(
+        DOMAIN,
+        "set_prices",
+        {"config_entry_id": entry.entry_id, "valid_from": "2026-01-05", "price_peak": "0.30"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    release = threading.Event()
+    queued = hold_the_recorder_before(monkeypatch, hour(11), release)
+    on_event(hass, EVENT_HOMEASSISTANT_STOP, release.set)
+    call = start_rebuild(hass, entry)
+    await queued.wait()
+    caplog.clear()
+
+    await hass.async_stop()
+
+    with pytest.raises(HomeAssistantError) as err:
+        await call
+    assert err.value.translation_key == "rebuild_interrupted"
+    assert str(err.value) == (
+        "The rebuild was interrupted because Home Assistant or its recorder is stopping; "
+        "no statistics were changed. Run it again after the restart"  # Home Assistant drops the "."
+    )
+    assert problems(caplog) == []
+    assert stored_on_disk(recorder_db_url) == {series: expected_sums(series) for series in SERIES}
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "rebuild_statistics",
+            {"config_entry_id": entry.entry_id},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "rebuild_interrupted"
+
+
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_stopping_home_assistant_while_writing_leaves_each_statistic_whole(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    recorder_db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Right after installing, the rebuild is writing: Home Assistant is asked to stop once the
+    first statistic is committed (the writer waits there for the stop: this test's hook, at the
+    boundary between the rebuild and the writer). The action fails saying 1 of 8 statistics
+    was rewritten; in the database, that one holds all its hours and the others none."""
+    await record_history(hass, freezer)
+    entry = await add_ledger(hass)
+    real_write = StatisticsWriter.async_write_hours
+    committed: list[str] = []
+    first_committed, release = asyncio.Event(), asyncio.Event()
+
+    async def write_then_wait(self: StatisticsWriter, series: Any, hours: Any) -> None:
+        await real_write(self, series, hours)
+        committed.append(series.statistic_id)
+        if len(committed) == 1:
+            first_committed.set()
+            await release.wait()
+
+    monkeypatch.setattr(StatisticsWriter, "async_write_hours", write_then_wait)
+    on_event(hass, EVENT_HOMEASSISTANT_STOP, release.set)
+    call = start_rebuild(hass, entry)
+    await first_committed.wait()
+    caplog.clear()
+
+    await hass.async_stop()
+
+    with pytest.raises(HomeAssistantError) as err:
+        await call
+    assert err.value.translation_key == "rebuild_interrupted_writing"
+    assert err.value.translation_placeholders == {"written": "1", "total": "8"}
+    assert problems(caplog) == []
+    assert len(committed) == 1
+    first = committed[0].removeprefix(f"{DOMAIN}:home_")
+    assert stored_on_disk(recorder_db_url) == {
+        series: expected_sums(series) if series == first else [] for series in SERIES
+    }
+
+
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_a_write_overtaken_by_the_final_write_adds_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    recorder_db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The rebuild's first statistic is being written when Home Assistant stops, its read of
+    the stored rows queued behind a busy recorder until the final write has begun (this test's
+    hook holds the recorder thread until then). The recorder will not run an import queued from
+    then on, so the write queues none: the action fails with the translated error, nothing is
+    stored and Home Assistant stops without warning (no task left waiting for the import)."""
+    await record_history(hass, freezer)
+    entry = await add_ledger(hass)
+    real_write = StatisticsWriter.async_write_hours
+    release, queued = threading.Event(), asyncio.Event()
+
+    async def hold_then_write(self: StatisticsWriter, series: Any, hours: Any) -> None:
+        if not queued.is_set():
+            get_instance(self.hass).queue_task(_HoldRecorder(release))
+            queued.set()  # the real read below is queued before this coroutine first waits
+        await real_write(self, series, hours)
+
+    monkeypatch.setattr(StatisticsWriter, "async_write_hours", hold_then_write)
+    on_event(hass, EVENT_HOMEASSISTANT_FINAL_WRITE, release.set)
+    call = start_rebuild(hass, entry)
+    await queued.wait()
+    caplog.clear()
+
+    await hass.async_stop()
+
+    with pytest.raises(HomeAssistantError) as err:
+        await call
+    assert err.value.translation_key == "rebuild_interrupted"
+    assert problems(caplog) == []
+    assert stored_on_disk(recorder_db_url) == {series: [] for series in SERIES}
+
+
+# ---- Downtime -------------------------------------------------------------------------------
+
+
+async def test_hours_while_home_assistant_was_down_stay_gaps(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Home Assistant was down from 10:30 to 12:05, so the recorder has nothing from 11:00 to
+    12:00. That hour gets no row in any statistic -- a gap, as the live ledger leaves it, not
+    an hour of zero -- and what the registers advanced while down counts at 12:00, the first
+    hour after, where the sums continue."""
+    await hass.config.async_set_time_zone(PARIS)
+    freezer.move_to(T0)
+    hass.states.async_set(GRID, "100000", WH)
+    hass.states.async_set(PV, "50.000", KWH)
+    hass.states.async_set(EAIT, "20000", WH)
+    hass.states.async_set(PERIOD, "peak")
+    freezer.move_to(T0 + timedelta(minutes=12))
+    hass.states.async_set(GRID, "101000", WH)  # +1000 imported
+    hass.states.async_set(PV, "53.000", KWH)  # +3000 produced
+    hass.states.async_set(EAIT, "21000", WH)  # +1000 exported: 2000 self-consumed
+    freezer.move_to(T0 + timedelta(minutes=125))  # 12:05, back: +500 imported, +1000 produced
+    hass.states.async_set(GRID, "101500", WH)
+    hass.states.async_set(PV, "54.000", KWH)
+    freezer.move_to(T0 + timedelta(minutes=181))
+    await async_wait_recording_done(hass)
+    entry = await add_ledger(hass)
+
+    response = await rebuild(hass, config_entry_id=entry.entry_id)
+
+    assert response["hours"] == {f"{DOMAIN}:home_{series}": 2 for series in SERIES}
+    stored = await read_all(hass)
+    assert {start for rows in stored.values() for start, _ in rows} == {hour(10), hour(12)}
+    assert stored["grid_import_peak"] == [(hour(10), Decimal(1)), (hour(12), Decimal("1.5"))]
+    assert stored["grid_import_off_peak"] == [(hour(10), Decimal(0)), (hour(12), Decimal(0))]
+    assert stored["self_consumed"] == [(hour(10), Decimal(2)), (hour(12), Decimal(3))]
+    assert stored["injected"] == [(hour(10), Decimal(1)), (hour(12), Decimal(1))]
+    # 1 kWh then 0.5 kWh at 0.27: 0.27 then 0.405, stored 0.40 (half to even).
+    assert stored["grid_cost_peak"] == [(hour(10), Decimal("0.27")), (hour(12), Decimal("0.4"))]
+    assert stored["saving"] == [(hour(10), Decimal("0.54")), (hour(12), Decimal("0.81"))]
