@@ -45,6 +45,13 @@ _LOGGER = logging.getLogger(__name__)
 
 _APPARENT_POWER_W: Final = {"mVA": 0.001, "VA": 1.0, "kVA": 1000.0}
 
+ENERGY_UNITS: Final = frozenset(unit for unit in EnergyConverter.VALID_UNITS if unit)
+"""Units a register may be in (the ledger converts them to Wh)."""
+POWER_UNITS: Final = frozenset(
+    unit for unit in (*PowerConverter.VALID_UNITS, *_APPARENT_POWER_W) if unit
+)
+"""Units a power source may be in (W and its multiples, VA counted as W)."""
+
 
 class SourceKind(StrEnum):
     ENERGY = "energy"
@@ -82,7 +89,7 @@ def energy_wh(state: State) -> int:
     """A register state as whole Wh; `IgnoredStateError` when it cannot be used."""
     value = _number(state)
     unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-    if unit not in EnergyConverter.VALID_UNITS:
+    if unit not in ENERGY_UNITS:
         raise IgnoredStateError(Ignored.UNIT)
     wh = round(EnergyConverter.convert(value, unit, UnitOfEnergy.WATT_HOUR))
     if wh < 0:

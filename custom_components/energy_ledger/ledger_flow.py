@@ -23,11 +23,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import voluptuous as vol
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     DateSelector,
+    EntityFilterSelectorConfig,
     EntitySelector,
     EntitySelectorConfig,
     SelectSelector,
@@ -61,6 +64,7 @@ from .const import (
     WINDOW_MINUTES,
 )
 from .core.tariff import PLAN_PERIODS, PlanKind, PricePlan, to_price
+from .ledger_adapter import ENERGY_UNITS, POWER_UNITS
 from .ledger_settings import (
     CONF_OFF_PEAK_DAYS,
     CONF_OFF_PEAK_DAYS_HOURS,
@@ -93,14 +97,40 @@ PERIOD_FIELDS = (
 
 NAME_SCHEMA = vol.Schema({vol.Required(CONF_NAME): TextSelector()})
 
+_ENERGY_FILTER = EntityFilterSelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
+"""What the register pickers list, as the Energy panel's own pickers do."""
+_POWER_FILTER = EntityFilterSelectorConfig(
+    domain="sensor", device_class=[SensorDeviceClass.POWER, SensorDeviceClass.APPARENT_POWER]
+)
+"""What the power pickers list: a Linky's powers are apparent (VA)."""
+
+_UNITS_OF: dict[str, tuple[frozenset[str], str]] = {
+    CONF_IMPORT_ENTITIES: (ENERGY_UNITS, "not_energy"),
+    CONF_EXPORT_ENTITY: (ENERGY_UNITS, "not_energy"),
+    CONF_PRODUCTION_ENTITY: (ENERGY_UNITS, "not_energy"),
+    CONF_CONSUMPTION_POWER_ENTITY: (POWER_UNITS, "not_power"),
+    CONF_PRODUCTION_POWER_ENTITY: (POWER_UNITS, "not_power"),
+}
+"""Per source field: the units the ledger can convert, and the error for any other."""
+
 
 def _sources_schema(with_window: bool) -> vol.Schema:
     fields: dict[vol.Marker, Any] = {
-        vol.Optional(CONF_IMPORT_ENTITIES): EntitySelector(EntitySelectorConfig(multiple=True)),
-        vol.Optional(CONF_EXPORT_ENTITY): EntitySelector(),
-        vol.Optional(CONF_PRODUCTION_ENTITY): EntitySelector(),
-        vol.Optional(CONF_CONSUMPTION_POWER_ENTITY): EntitySelector(),
-        vol.Optional(CONF_PRODUCTION_POWER_ENTITY): EntitySelector(),
+        vol.Optional(CONF_IMPORT_ENTITIES): EntitySelector(
+            EntitySelectorConfig(multiple=True, filter=_ENERGY_FILTER)
+        ),
+        vol.Optional(CONF_EXPORT_ENTITY): EntitySelector(
+            EntitySelectorConfig(filter=_ENERGY_FILTER)
+        ),
+        vol.Optional(CONF_PRODUCTION_ENTITY): EntitySelector(
+            EntitySelectorConfig(filter=_ENERGY_FILTER)
+        ),
+        vol.Optional(CONF_CONSUMPTION_POWER_ENTITY): EntitySelector(
+            EntitySelectorConfig(filter=_POWER_FILTER)
+        ),
+        vol.Optional(CONF_PRODUCTION_POWER_ENTITY): EntitySelector(
+            EntitySelectorConfig(filter=_POWER_FILTER)
+        ),
     }
     if with_window:
         fields[vol.Required(CONF_WINDOW_MINUTES, default=str(DEFAULT_WINDOW_MINUTES))] = (
@@ -210,6 +240,23 @@ def _entity_known(hass: HomeAssistant, entity_id: str) -> bool:
     )
 
 
+def _unit_fits(hass: HomeAssistant, entity_id: str, units: frozenset[str]) -> bool:
+    """Whether the entity measures in one of `units`, as far as Home Assistant can tell now.
+
+    A live state says it best; an entity that is unavailable (its integration not loaded yet)
+    is judged by the unit its registry entry keeps, and given the benefit of the doubt when
+    neither tells (the ledger then counts its unusable states, see `ledger_adapter`).
+    """
+    state = hass.states.get(entity_id)
+    unit = None if state is None else state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit is None and (entry := er.async_get(hass).async_get(entity_id)) is not None:
+        unit = entry.unit_of_measurement
+    if unit is not None:
+        return unit in units
+    live = state is not None and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+    return not live  # a live state without any unit is no measurement
+
+
 def clean_sources(user_input: dict[str, Any]) -> dict[str, Any]:
     """The source fields only, empty ones as None (a list for the import registers)."""
     sources: dict[str, Any] = {
@@ -225,8 +272,11 @@ def validate_sources(hass: HomeAssistant, sources: dict[str, Any]) -> dict[str, 
     for field in SOURCE_FIELDS:
         value = sources.get(field)
         entities = value if isinstance(value, list) else [value] if value else []
+        units, wrong_unit = _UNITS_OF[field]
         if any(not _entity_known(hass, e) for e in entities):
             errors[field] = "unknown_entity"
+        elif any(not _unit_fits(hass, e, units) for e in entities):
+            errors[field] = wrong_unit
     if errors:
         return errors
     production = sources[CONF_PRODUCTION_ENTITY] or sources[CONF_PRODUCTION_POWER_ENTITY]

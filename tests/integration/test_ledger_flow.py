@@ -173,6 +173,30 @@ async def test_a_name_without_letters_is_refused(hass: HomeAssistant) -> None:
             {CONF_PRODUCTION_POWER_ENTITY: "sensor.inverter_power"},
             {"base": "production_needs_grid"},
         ),
+        # The tariff period picked as a register, a register picked as a power: refused.
+        ({CONF_IMPORT_ENTITIES: ["sensor.linky_period"]}, {CONF_IMPORT_ENTITIES: "not_energy"}),
+        (
+            {CONF_IMPORT_ENTITIES: ["sensor.linky_hc", "sensor.linky_power"]},
+            {CONF_IMPORT_ENTITIES: "not_energy"},
+        ),
+        (
+            {CONF_IMPORT_ENTITIES: ["sensor.linky_hc"], CONF_EXPORT_ENTITY: "sensor.linky_power"},
+            {CONF_EXPORT_ENTITY: "not_energy"},
+        ),
+        (
+            {
+                CONF_IMPORT_ENTITIES: ["sensor.linky_hc"],
+                CONF_CONSUMPTION_POWER_ENTITY: "sensor.linky_hp",
+            },
+            {CONF_CONSUMPTION_POWER_ENTITY: "not_power"},
+        ),
+        (
+            {
+                CONF_IMPORT_ENTITIES: ["sensor.linky_hc"],
+                CONF_PRODUCTION_POWER_ENTITY: "sensor.linky_ntarf",
+            },
+            {CONF_PRODUCTION_POWER_ENTITY: "not_power"},
+        ),
     ],
 )
 async def test_sources_errors(
@@ -194,6 +218,38 @@ async def test_an_entity_only_in_the_registry_is_known(hass: HomeAssistant) -> N
     er.async_get(hass).async_get_or_create("sensor", "other", "meter-1", suggested_object_id="late")
     result = await _start(hass)
     result = await _to(hass, result["flow_id"], {CONF_IMPORT_ENTITIES: ["sensor.late"]})
+    assert result["step_id"] == "ledger_tariff"
+
+
+@pytest.mark.usefixtures("sources")
+async def test_units_of_entities_not_loaded_yet_come_from_the_registry(
+    hass: HomeAssistant,
+) -> None:
+    """Unavailable entities are judged by the unit the registry keeps for them, a kVA Linky
+    power and a kWh register included."""
+    from homeassistant.helpers import entity_registry as er
+
+    registry = er.async_get(hass)
+    for unique_id, unit in (("kwh", "kWh"), ("kva", "kVA"), ("w", "W")):
+        registry.async_get_or_create(
+            "sensor", "other", unique_id, suggested_object_id=unique_id, unit_of_measurement=unit
+        )
+        hass.states.async_set(f"sensor.{unique_id}", "unavailable", {"restored": True})
+    result = await _start(hass)
+    result = await _to(
+        hass,
+        result["flow_id"],
+        {CONF_IMPORT_ENTITIES: ["sensor.w"], CONF_CONSUMPTION_POWER_ENTITY: "sensor.kwh"},
+    )
+    assert result["errors"] == {
+        CONF_IMPORT_ENTITIES: "not_energy",
+        CONF_CONSUMPTION_POWER_ENTITY: "not_power",
+    }
+    result = await _to(
+        hass,
+        result["flow_id"],
+        {CONF_IMPORT_ENTITIES: ["sensor.kwh"], CONF_CONSUMPTION_POWER_ENTITY: "sensor.kva"},
+    )
     assert result["step_id"] == "ledger_tariff"
 
 
