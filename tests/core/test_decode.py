@@ -476,7 +476,7 @@ def test_producer_values(producer: Reading) -> None:
     assert values["VTIC"] == 2
     assert values["NGTF"] == "PRODUCTEUR"
     assert values["LTARF"] == "INDEX NON CONSO"
-    assert values["MSG1"] == "PAS DE          MESSAGE"
+    assert values["MSG1"] == "PAS DE MESSAGE"
     assert values["PRM"] == "12345678901234"
     assert values["ADSC"] == "123456789012"
     assert values["RELAIS"] == (False,) * 8
@@ -543,7 +543,7 @@ def test_tri_tempo_normalized_fields(tri_tempo: Reading) -> None:
     assert tri_tempo.meter_id == "041776199277"
     assert tri_tempo.meter_clock == datetime(2020, 2, 14, 23, 8, 4, tzinfo=WINTER)
     assert str(tri_tempo.meter_clock) == "2020-02-14 23:08:04+01:00"
-    assert tri_tempo.tariff_period == "HC  BLANC"
+    assert tri_tempo.tariff_period == "HC BLANC"
     assert tri_tempo.tariff_index == 3
     assert tri_tempo.import_energy_wh == 21849106
     assert tri_tempo.export_energy_wh is None
@@ -572,7 +572,7 @@ def test_tri_tempo_tempo_and_tariff_index(tri_tempo: Reading) -> None:
     # NTARF is the STGE supplier index field + 1 (the field holds 2).
     assert (stge.raw >> 10) & 0xF == 2
     assert stge.supplier_tariff_index == tri_tempo.values["NTARF"] == 3
-    assert tri_tempo.values["LTARF"] == "HC  BLANC"
+    assert tri_tempo.values["LTARF"] == "HC BLANC"
     assert tri_tempo.values["NGTF"] == "TEMPO"
 
 
@@ -630,7 +630,7 @@ def test_hc_weekend() -> None:
     reading = decode(frame)
     assert reading.meter_id == "12345678900"  # anonymised in the capture (11 digits)
     assert reading.meter_clock == datetime(2019, 12, 3, 12, 58, 5, tzinfo=WINTER)
-    assert reading.tariff_period == "HEURE  CREUSE"
+    assert reading.tariff_period == "HEURE CREUSE"
     assert reading.values["NGTF"] == "HC et Week-End"
     assert reading.tariff_index == 1
     assert reading.import_energy_wh == 17026175

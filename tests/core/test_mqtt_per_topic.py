@@ -127,7 +127,7 @@ def accumulate(frame: bytes) -> tuple[TopicAccumulator, list[Problem]]:
         ("SMAXSN-1", b"136", 136),
         ("LTARF", b" INDEX NON CONSO", "INDEX NON CONSO"),
         ("NGTF", b"   PRODUCTEUR   ", "PRODUCTEUR"),
-        ("MSG1", b"PAS DE          MESSAGE         ", "PAS DE          MESSAGE"),
+        ("MSG1", b"PAS DE          MESSAGE         ", "PAS DE MESSAGE"),
         ("PRM", b"19528654014760", "19528654014760"),
         ("ADSC", b"0123456189012", "0123456189012"),
         ("RELAIS", b"000", (False,) * 8),

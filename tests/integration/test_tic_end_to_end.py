@@ -83,7 +83,7 @@ async def test_frames_become_entities(
     assert state_of(hass, "sensor", "easf02") == "14090.959"
     assert state_of(hass, "sensor", "sinsts") == "2700"
     assert state_of(hass, "sensor", "urms3") == "235"
-    assert state_of(hass, "sensor", "ltarf") == "HC  BLANC"
+    assert state_of(hass, "sensor", "ltarf") == "HC BLANC"
     assert state_of(hass, "sensor", "tariff_period") == "off_peak_white"
     assert state_of(hass, "sensor", "ntarf") == "3"
     assert state_of(hass, "binary_sensor", "connection") == STATE_ON

@@ -45,12 +45,14 @@ def _int(data: str) -> int:
 
 
 def _text(data: str) -> str:
-    return data.strip()
+    # Texts are fixed-width fields laid out for the meter's two-line display: MSG1 is
+    # "PAS DE          MESSAGE         ", LTARF " HEURE  PLEINE  ". Read as a sentence.
+    return " ".join(data.split())
 
 
 def _period_text(data: str) -> str:
     # PTEC/OPTARIF pad with dots ("HC..", "EJP."); LTARF/NGTF pad with spaces.
-    return data.strip(" .")
+    return " ".join(data.strip(" .").split())
 
 
 _BY_KIND: Final[dict[LabelKind, _Decoder]] = {
