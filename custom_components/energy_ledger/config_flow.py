@@ -102,6 +102,17 @@ def _stable_path(device: str) -> str:
     return _stable_port_paths().get(os.path.realpath(device), device)
 
 
+def _same_device(port: str, others: list[str]) -> bool:
+    """Whether `port` names the same device as one of `others`: the same text, or two paths
+    to one device (/dev/serial/by-id/... and /dev/ttyUSB0). Blocking: resolves links."""
+    if port in others:
+        return True
+    if "://" in port:
+        return False  # a network bridge is only named one way
+    device = os.path.realpath(port)
+    return any("://" not in other and os.path.realpath(other) == device for other in others)
+
+
 CONNECTION_FIELDS: dict[vol.Marker, Any] = {
     vol.Required(CONF_HOST): TextSelector(),
     vol.Required(CONF_MQTT_PORT, default=DEFAULT_MQTT_PORT): NumberSelector(
@@ -298,14 +309,28 @@ class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
         """Which kind of meter: a Linky on a serial port or MQTT smart meters on a broker."""
         return self.async_show_menu(step_id="user", menu_options=["tic", "mqtt_broker", "ledger"])
 
+    async def _async_port_in_use(self, port: str) -> bool:
+        """Whether an entry already reads `port`: it holds the port, so reading it here would
+        only fail with a puzzling "cannot open"."""
+        ports = [
+            entry.data[CONF_PORT]
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry_kind(entry) == KIND_TIC
+        ]
+        return bool(ports) and await self.hass.async_add_executor_job(_same_device, port, ports)
+
     async def async_step_tic(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose or type the port; it is read before going further."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            if not (error := await self._async_read_meter(user_input[CONF_PORT].strip())):
+            port = user_input[CONF_PORT].strip()
+            if await self._async_port_in_use(port):
+                errors[CONF_PORT] = "port_in_use"
+            elif not (error := await self._async_read_meter(port)):
                 self._abort_if_unique_id_configured(updates=self._entry_data())
                 return await self.async_step_confirm()
-            errors["base"] = error
+            else:
+                errors["base"] = error
         default = user_input[CONF_PORT] if user_input else None
         return self.async_show_form(
             step_id="tic", data_schema=await self._async_port_schema(default), errors=errors

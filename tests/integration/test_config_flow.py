@@ -203,6 +203,44 @@ async def test_same_meter_on_new_port_updates_entry(
     await hass.async_block_till_done()
 
 
+@pytest.mark.usefixtures("socket_enabled")
+async def test_a_port_an_entry_already_reads_is_refused(
+    hass: HomeAssistant, tic_line: TicLine, tmp_path: Path
+) -> None:
+    """The port of a configured meter, by its path or another link to the same device, is
+    refused with the reason (the entry holds it: reading would only fail with cannot_open).
+    An MQTT entry, whose data also has a port (a number), does not get in the way."""
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="mqtt_broker",
+        data={CONF_KIND: KIND_MQTT, CONF_HOST: "127.0.0.1", CONF_MQTT_PORT: 1883},
+    ).add_to_hass(hass)
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=ADSC,
+        data={CONF_PORT: tic_line.port, CONF_MODE: "standard", CONF_BAUDRATE: 9600},
+    ).add_to_hass(hass)
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="other meter",
+        data={CONF_PORT: "socket://192.0.2.7:2000", CONF_MODE: "standard", CONF_BAUDRATE: 9600},
+    ).add_to_hass(hass)
+    link = tmp_path / "usb-FTDI_TINFO-if00-port0"
+    link.symlink_to(tic_line.port)
+    for port in (tic_line.port, f" {link} ", "socket://192.0.2.7:2000"):
+        flow_id = await _start_user_flow(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PORT: port})
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {CONF_PORT: "port_in_use"}
+    # Another bridge is read as usual (nothing listens there: the usual error).
+    flow_id = await _start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PORT: f"socket://{LOOPBACK}:{free_port()}"}
+    )
+    assert result["errors"] == {"base": "cannot_open"}
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 3
+
+
 def _usb_info(port: str) -> UsbServiceInfo:
     return UsbServiceInfo(
         device=port,
