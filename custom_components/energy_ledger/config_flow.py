@@ -139,6 +139,12 @@ PROFILE_FIELDS: dict[vol.Marker, Any] = {
 MQTT_SCHEMA = vol.Schema({**CONNECTION_FIELDS, **PROFILE_FIELDS})
 HA_MQTT_SCHEMA = vol.Schema(PROFILE_FIELDS)
 MQTT_RECONFIGURE_SCHEMA = vol.Schema(CONNECTION_FIELDS)
+REAUTH_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_USERNAME): CONNECTION_FIELDS[vol.Optional(CONF_USERNAME)],
+        vol.Optional(CONF_PASSWORD): CONNECTION_FIELDS[vol.Optional(CONF_PASSWORD)],
+    }
+)
 
 
 def _connection_data(user_input: dict[str, Any]) -> dict[str, Any]:
@@ -506,6 +512,38 @@ class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
                     if k in CONNECTION_FIELDS and k != CONF_PASSWORD and v is not None
                 },
             ),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The broker refused the saved login of a direct entry (a password changed)."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The new user name and password, tried on the broker before they are saved."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            login = {
+                CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip() or None,
+                CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
+            }
+            error = await test_connection(settings_from_entry({**entry.data, **login}))
+            if not error:
+                return self.async_update_reload_and_abort(entry, data_updates=login)
+            errors["base"] = error
+        username = (user_input or entry.data).get(CONF_USERNAME)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                REAUTH_SCHEMA, {CONF_USERNAME: username} if username else {}
+            ),
+            description_placeholders={
+                "title": entry.title,
+                "broker": f"{entry.data[CONF_HOST]}:{entry.data[CONF_MQTT_PORT]}",
+            },
             errors=errors,
         )
 

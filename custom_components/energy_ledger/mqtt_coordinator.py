@@ -177,6 +177,7 @@ class MqttCoordinator:
                 topics,
                 on_message=self.handle_message,
                 on_connection=self.handle_connection,
+                on_login_refused=self._login_refused,
             )
         self.meters: dict[str, MeterState] = {}
         self.connected = False
@@ -427,6 +428,12 @@ class MqttCoordinator:
             return False
         silence = time.monotonic() - meter.last_seen
         return silence <= OFFLINE_AFTER_INTERVALS * self.expected_interval
+
+    @callback
+    def _login_refused(self) -> None:
+        """The broker refused the saved login: ask the user for the new one. Home Assistant
+        keeps one re-authentication flow per entry, however often this is called."""
+        self.entry.async_start_reauth(self.hass)
 
     @callback
     def handle_connection(self, connected: bool) -> None:

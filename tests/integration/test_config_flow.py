@@ -41,6 +41,7 @@ from custom_components.energy_ledger.const import (
     PROFILE_TIC_PER_TOPIC,
 )
 from custom_components.energy_ledger.core.tic.encode import encode_frame, encode_standard_group
+from custom_components.energy_ledger.sources import mqtt as mqtt_source
 from custom_components.energy_ledger.sources.mqtt import MqttSource
 
 from .conftest import HISTORIC_HC, MeterFeed, TicLine, one_frame
@@ -574,6 +575,78 @@ async def test_mqtt_reconfigure_login_keeps_or_drops_the_password(
         hass, entry, **{CONF_MQTT_PORT: auth_broker.port, CONF_USERNAME: "someone-else"}
     )
     assert result["errors"] == {"base": "invalid_auth"}
+    await hass.async_block_till_done()
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_mqtt_reauth_tries_the_new_login_then_saves_it(
+    hass: HomeAssistant, auth_broker: Broker
+) -> None:
+    """The broker's password changed: the new login is asked for, tried on the broker (a wrong
+    one is refused in the form), saved, and the meters reconnect with it."""
+    entry = await _setup_broker_entry(hass, auth_broker, credentials=True)
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_PASSWORD: "old"})
+    result = await entry.start_reauth_flow(hass)
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "reauth_confirm")
+    placeholders = result["description_placeholders"]
+    assert (placeholders["title"], placeholders["broker"]) == (
+        "EnerLink v2 meters",
+        f"{LOOPBACK}:{auth_broker.port}",
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: USER, CONF_PASSWORD: "still wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert entry.data[CONF_PASSWORD] == "old"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: f" {USER} ", CONF_PASSWORD: PASSWORD}
+    )
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reauth_successful")
+    assert _translated("abort", "reauth_successful")
+    assert (entry.data[CONF_USERNAME], entry.data[CONF_PASSWORD]) == (USER, PASSWORD)
+    await hass.async_block_till_done()
+    await wait_for(lambda: entry.runtime_data.coordinator.connected)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_a_refused_login_asks_for_the_new_one_once(
+    hass: HomeAssistant, auth_broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker's password changed: the entry cannot connect, and Settings offers one
+    re-authentication for it however often the broker refuses the old login."""
+    monkeypatch.setattr(mqtt_source, "BACKOFF_START", 0.05)
+    monkeypatch.setattr(mqtt_source, "BACKOFF_MAX", 0.05)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="EnerLink v2 meters",
+        unique_id=f"{LOOPBACK}:{auth_broker.port}/{PROFILE_ENERLINK_V2}",
+        data={
+            CONF_KIND: KIND_MQTT,
+            CONF_HOST: LOOPBACK,
+            CONF_MQTT_PORT: auth_broker.port,
+            CONF_USERNAME: USER,
+            CONF_PASSWORD: "the old one",
+            CONF_TLS: False,
+            CONF_TLS_INSECURE: False,
+            CONF_PROFILE: PROFILE_ENERLINK_V2,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    source = entry.runtime_data.coordinator.source
+    await wait_for(lambda: source.reconnects >= 3)  # refused three times
+    await hass.async_block_till_done()
+    flows = [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == config_entries.SOURCE_REAUTH
+    ]
+    assert [flow["context"]["entry_id"] for flow in flows] == [entry.entry_id]
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD}
+    )
+    assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     await wait_for(lambda: entry.runtime_data.coordinator.connected)
 

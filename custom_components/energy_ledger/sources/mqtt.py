@@ -314,6 +314,8 @@ class MqttSource:
     Callbacks run in the event loop: `on_message(topic, payload, retain)` for every message on
     the subscribed `topics` (MQTT filters, `+` and `#` allowed), `on_connection(connected)` when
     the source is connected and subscribed, or lost the broker. `publish` sends while connected.
+    `on_login_refused()`, when given, after every attempt the broker refused for the login (the
+    source keeps retrying: the login may be fixed on the broker's side).
 
     TLS: a context loaded from a CA file or the system store reads files, which must not happen
     in the event loop, so the source builds it with `asyncio.to_thread` when it first connects
@@ -334,6 +336,7 @@ class MqttSource:
         on_connection: ConnectionCallback,
         ssl_context: ssl.SSLContext | None = None,
         subscribe_qos: int = 1,
+        on_login_refused: Callable[[], None] | None = None,
     ) -> None:
         _check_given_context(settings, ssl_context)
         self.settings = settings
@@ -347,6 +350,7 @@ class MqttSource:
         self.refused_subscriptions: tuple[str, ...] = ()
         self._on_message = on_message
         self._on_connection = on_connection
+        self._on_login_refused = on_login_refused
         self._given_context = ssl_context
         self._context: ssl.SSLContext | None = None
         self._client: aiomqtt.Client | None = None
@@ -387,6 +391,8 @@ class MqttSource:
                 self.last_error, self.last_error_key = "connection closed", CANNOT_CONNECT
             except (aiomqtt.MqttError, MqttTlsSetupError) as err:
                 self.last_error, self.last_error_key = _describe(err), classify(err)
+                if self.last_error_key == INVALID_AUTH and self._on_login_refused is not None:
+                    self._on_login_refused()
             except asyncio.CancelledError:
                 self._connected = False  # stopped by its owner: not a broker loss, not reported
                 raise
