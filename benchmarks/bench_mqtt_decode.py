@@ -13,7 +13,8 @@ Valid payloads are checked by a plain walk of each schema (`schema.LenientSchema
 runs only to explain an invalid one. In the same run: ``check`` and ``voluptuous`` time the walk
 and the voluptuous schema alone on the same parsed payload; ``decode (vol.)`` times the whole
 decoder with the walk refusing every payload, so voluptuous validates it, as every payload was
-validated before the walk existed.
+validated before the walk existed (a clean v2 data payload, otherwise validated and converted in
+one walk of its own, `enerlink._clean_v2_reading`, then goes the general way too).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from custom_components.energy_ledger.core.mqtt import (  # noqa: E402
     decode_v1_status,
     decode_v2_data,
     decode_v2_status,
+    enerlink,
 )
 from custom_components.energy_ledger.core.mqtt.device import (  # noqa: E402
     V1_HEARTBEAT_SCHEMA,
@@ -102,6 +104,10 @@ def _refuse(_data: object) -> object:
     raise vol.Invalid("measuring voluptuous")
 
 
+def _no_reading(_raw: object, _received_at: datetime) -> None:
+    """Stands in for the one walk of v2 data: sends every payload the general way."""
+
+
 def _repeat(run: Callable[[], object], number: int) -> None:
     for _ in range(number):
         run()
@@ -136,10 +142,11 @@ def main() -> None:
         check_us = _best_us(partial(schema.check, raw), args.number, args.repeat)
         vol_us = _best_us(partial(schema.schema, raw), args.number, args.repeat)
         walk, schema.check = schema.check, _refuse
+        one_walk, enerlink._clean_v2_reading = enerlink._clean_v2_reading, _no_reading
         try:
             slow_us = _best_us(partial(decode, payload), args.number, args.repeat)
         finally:
-            schema.check = walk
+            schema.check, enerlink._clean_v2_reading = walk, one_walk
         print(
             f"{name:24} {len(payload):6} {decode_us:10.1f} {slow_us:13.1f}"
             f" {slow_us / decode_us:5.1f}x {check_us:9.1f} {vol_us:14.1f} {vol_us / check_us:5.1f}x"

@@ -16,15 +16,31 @@ import voluptuous as vol
 from hypothesis import given
 from hypothesis import strategies as st
 from mqtt_samples import SEED_SENSORS, SEED_STATUS, V1_HEARTBEAT, V1_SENSORS, V1_STATUS
-from test_mqtt_properties import FAST, heartbeats, v1_sensors, v1_status, v2_data, v2_status, values
+from test_mqtt_properties import (
+    FAST,
+    heartbeats,
+    unit_names,
+    v1_sensors,
+    v1_status,
+    v2_data,
+    v2_status,
+    values,
+)
 
+from custom_components.energy_ledger.core.mqtt import DecodeResult, decode_v2_data
 from custom_components.energy_ledger.core.mqtt.device import (
     V1_HEARTBEAT_SCHEMA,
     V1_STATUS_SCHEMA,
     V2_STATUS_SCHEMA,
 )
-from custom_components.energy_ledger.core.mqtt.enerlink import V1_SENSORS_SCHEMA, V2_DATA_SCHEMA
+from custom_components.energy_ledger.core.mqtt.enerlink import (
+    V1_SENSORS_SCHEMA,
+    V2_DATA_SCHEMA,
+    _clean_v2_reading,
+    _explained_v2_data,
+)
 from custom_components.energy_ledger.core.mqtt.schema import LenientSchema
+from custom_components.energy_ledger.core.reading import Reading
 from tools.mqtt_simulator import build_devices, data_rounds
 
 START = datetime(2026, 6, 21, 0, 0, tzinfo=UTC)
@@ -102,3 +118,112 @@ def test_unsupported_schema_is_refused_at_import() -> None:
         LenientSchema(vol.Schema({vol.Required("meterId"): str}))
     with pytest.raises(TypeError):
         LenientSchema(vol.Schema({vol.Optional("power"): vol.All(float, vol.Range(min=0))}))
+
+
+# ---- The one-walk path of v2 data (enerlink._clean_v2_reading) --------------------------------
+#
+# A clean v2 data payload is validated and converted in one walk; anything amiss sends it to the
+# general path. Whatever path it takes, `decode_v2_data` must answer what the general path alone
+# answers: the same Reading (values in the same order, of the same types) and the same problems.
+
+
+def _typed(result: DecodeResult[Reading]) -> object:
+    reading = result.value
+    if reading is None:
+        return None
+    return [(key, type(value), value) for key, value in reading.values.items()]
+
+
+def _same_answer(raw: object, meters: set[str] | None = None) -> DecodeResult[Reading]:
+    """Assert `decode_v2_data` answers as the general path; return its answer."""
+    answer = decode_v2_data(json.dumps(raw).encode(), received_at=START, meters=meters)
+    general = _explained_v2_data(raw, START, meters)
+    assert answer == general
+    assert _typed(answer) == _typed(general)
+    return answer
+
+
+def test_simulated_data_take_the_one_walk() -> None:
+    """Simulated meters over a day: every message is clean, walked once, with the general
+    path's Reading (not vacuous: the walk answers for each of them)."""
+    devices = build_devices("v2", 3, interval=300.0, start=START, clock=0.0)
+    for _, payload in data_rounds(devices, 288, 300.0):
+        raw = json.loads(payload)
+        assert _clean_v2_reading(raw, START) is not None
+        assert _same_answer(raw).problems == ()
+        assert _same_answer(raw, meters={raw["meterId"]}).problems == ()
+        assert _same_answer(raw, meters={"another"}).value is None
+
+
+_SIMULATED = [
+    json.loads(payload)
+    for _, payload in data_rounds(
+        build_devices("v2", 1, interval=300.0, start=START, clock=0.0), 1, 300.0
+    )
+]
+_PLACES = st.sampled_from(
+    [
+        ("meterId",),
+        ("datetime",),
+        ("units",),
+        ("data",),
+        ("units", "power"),
+        ("units", "energy"),
+        ("units", "datetime"),
+        ("units", "soc"),
+        ("units", "total_energy"),
+        ("data", "battery"),
+        ("data", "battery", "soc"),
+        ("data", "battery", "state"),
+        ("data", "battery", "power"),
+        ("data", "import", "active"),
+        ("data", "import", "total_energy"),
+        ("data", "net_grid", "energy"),
+        ("data", "solar_input", "voltage"),
+        ("data", "wind"),
+        ("data", "export", "temperature"),
+        ("correlation_id",),
+        ("qos",),
+    ]
+)
+
+
+def _damaged(raw: dict[str, object], damage: list[tuple[tuple[str, ...], object | None]]) -> object:
+    """`raw` with each (path, value) set, or removed when the value is None."""
+    copy = json.loads(json.dumps(raw))
+    for path, value in damage:
+        node = copy
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        if value is None:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
+    return copy
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(
+            _PLACES,
+            st.none() | unit_names | values | st.sampled_from([-0.0, -5, 101, 3.5e300, "%"]),
+        ),
+        max_size=3,
+    ),
+    st.none() | st.sampled_from([{"METER001"}, {"METER002"}]),
+)
+def test_damaged_simulated_data(
+    damage: list[tuple[tuple[str, ...], object | None]], meters: set[str] | None
+) -> None:
+    """A real-shaped message with a few places changed, removed or added: the same answer."""
+    _same_answer(_damaged(_SIMULATED[0], damage), meters)
+
+
+@FAST
+@given(v2_data)
+def test_shaped_v2_data_answer_alike(raw: dict[str, object]) -> None:
+    """Arbitrary v2-shaped payloads: the same answer as the general path."""
+    _same_answer(raw)

@@ -117,6 +117,11 @@ def _type_name(value: object) -> str:
 
 def number(value: object) -> int | float:
     """A finite JSON number (not a boolean, not numeric text), an int no larger than a float."""
+    # Exact types first: every number of every payload comes through here.
+    if type(value) is float and math.isfinite(value):
+        return value
+    if type(value) is int and abs(value) <= FLOAT_MAX_INT:
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise WrongType(f"expected a number, got {_type_name(value)}")
     if isinstance(value, float) and not math.isfinite(value):
