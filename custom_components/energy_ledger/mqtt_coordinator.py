@@ -18,7 +18,12 @@ topic, never once per message. A meter is online while the broker link is up and
 data or a heartbeat within `OFFLINE_AFTER_INTERVALS` expected intervals; the broker going down
 takes every meter offline at once, and only fresh messages bring them back.
 
-Entities write under the same rule as TIC entities (`WriteThrottle`, hourly flush).
+Entities write under the same rule as TIC entities (`WriteThrottle`, hourly flush). A data
+message is told only to the entities it can change: those of its meter whose value changed, those
+that follow no single value, and those still waiting to write a change the throttle held back;
+anything else (availability, what the meter sends, heartbeats and status, the broker, the hour)
+is told to every entity concerned. With a handful of values changing per message out of dozens,
+this spares most entities a look at a message that says nothing new to them.
 """
 
 from __future__ import annotations
@@ -95,6 +100,21 @@ type MeterListener = Callable[[str], None]
 """Called with a meter key when that meter appears or starts sending something new."""
 type InboundObserver = Callable[[str, bytes], None]
 """Shown every inbound message, raw, before decoding (command acknowledgements)."""
+_ABSENT: Final = object()
+
+
+@dataclass(slots=True)
+class _MeterListeners:
+    """Who hears of one meter's updates, and of which."""
+
+    every: list[UpdateListener] = field(default_factory=list)
+    """All of them, in the order they came: told of everything but unchanged values."""
+    keyless: list[UpdateListener] = field(default_factory=list)
+    """Those that follow no single value: told of every data message too."""
+    by_value: dict[str, list[UpdateListener]] = field(default_factory=dict)
+    """Those following one value key: told of a data message that changed it."""
+    pending: dict[UpdateListener, None] = field(default_factory=dict)
+    """Those holding a change back (write throttle): told of every data message until written."""
 
 
 @dataclass(slots=True)
@@ -189,7 +209,7 @@ class MqttCoordinator:
         self._logged: set[tuple[str, ProblemKind]] = set()
         self._totals = TotalTracker()
         self._listeners: list[UpdateListener] = []
-        self._listeners_by_meter: dict[str, list[UpdateListener]] = {}
+        self._listeners_by_meter: dict[str, _MeterListeners] = {}
         self._meter_listeners: list[MeterListener] = []
         self._inbound_observers: list[InboundObserver] = []
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -246,27 +266,53 @@ class MqttCoordinator:
 
     @callback
     def async_add_listener(
-        self, listener: UpdateListener, meter_key: str | None = None
+        self,
+        listener: UpdateListener,
+        meter_key: str | None = None,
+        value_key: str | None = None,
     ) -> CALLBACK_TYPE:
         """Call `listener` on every update and at each hour flush.
 
         With `meter_key`, only on that meter's updates, plus those told to every meter (broker
         connection, staleness, hour flush): with hundreds of meters on one broker, a message
-        must not wake the entities of every other meter.
+        must not wake the entities of every other meter. With `value_key` as well (a key of
+        `MeterState.shown`), a data message that leaves that value as it was is not told, unless
+        the listener said it holds a change back (`async_set_pending`): for a listener whose
+        state depends on nothing else of a data message.
         """
-        listeners = (
-            self._listeners
-            if meter_key is None
-            else self._listeners_by_meter.setdefault(meter_key, [])
-        )
-        listeners.append(listener)
+        if meter_key is None:
+            self._listeners.append(listener)
+            return lambda: self._listeners.remove(listener)
+        group = self._listeners_by_meter.get(meter_key)
+        if group is None:
+            group = self._listeners_by_meter[meter_key] = _MeterListeners()
+        group.every.append(listener)
+        followers = group.keyless if value_key is None else group.by_value.setdefault(value_key, [])
+        followers.append(listener)
 
         def remove() -> None:
-            listeners.remove(listener)
-            if meter_key is not None and not listeners:
-                self._listeners_by_meter.pop(meter_key, None)
+            group.every.remove(listener)
+            followers.remove(listener)
+            group.pending.pop(listener, None)
+            if value_key is not None and not followers:
+                del group.by_value[value_key]
+            if not group.every and self._listeners_by_meter.get(meter_key) is group:
+                del self._listeners_by_meter[meter_key]
 
         return remove
+
+    @callback
+    def async_set_pending(self, meter_key: str, listener: UpdateListener, pending: bool) -> None:
+        """Whether a listener following a value holds a change back: if so, it is told of every
+        data message of its meter until it says otherwise (it may write once its interval is
+        over, whatever the message says)."""
+        group = self._listeners_by_meter.get(meter_key)
+        if group is None:
+            return
+        if pending:
+            group.pending[listener] = None
+        else:
+            group.pending.pop(listener, None)
 
     @callback
     def async_add_inbound_observer(self, observer: InboundObserver) -> CALLBACK_TYPE:
@@ -338,8 +384,13 @@ class MqttCoordinator:
         if meter is None:
             meter = self.meters[key] = MeterState(key)
         meter.messages += 1
+        # With a reading: its values, and those of the meter's previous one (if any).
+        previous: Mapping[str, object] | None = None
+        values: Mapping[str, object] = {}
         if isinstance(value, Reading):
-            self._track_totals(meter, value)
+            previous = None if meter.reading is None else meter.reading.values
+            values = value.values
+            self._track_totals(meter, value, previous)
             meter.reading = value
         elif isinstance(value, Heartbeat):
             meter.heartbeat = value
@@ -350,17 +401,23 @@ class MqttCoordinator:
             meter.last_seen = time.monotonic()
         was_online = meter.online
         meter.online = self._is_online(meter)
-        shown = meter.compute_shown()
-        if shown != meter.shown:
+        # A data message with the keys of the previous one shows the same things (the health
+        # fields come with heartbeats and status only): not worked out again.
+        same_keys = previous is not None and previous.keys() == values.keys()
+        shown = meter.shown if same_keys else meter.compute_shown()
+        same_shown = shown == meter.shown
+        if not same_shown:
             new = shown - meter.shown
             meter.shown = shown
             if new:
                 for listener in list(self._meter_listeners):
                     listener(key)
-        self._notify(
-            flush=was_online != meter.online or _last_second_of_hour(dt_util.utcnow()),
-            meter_key=key,
-        )
+        flush = was_online != meter.online or _last_second_of_hour(dt_util.utcnow())
+        if previous is not None and same_shown and not flush:
+            # The same values as before, some changed: told to those they may concern.
+            self._notify_changed(key, [k for k in values if previous.get(k, _ABSENT) != values[k]])
+        else:
+            self._notify(flush=flush, meter_key=key)
 
     def _apply_per_topic(
         self, feed: PerTopicFeed, topic: str, payload: bytes, now: datetime
@@ -392,17 +449,20 @@ class MqttCoordinator:
         self._notify_scheduled = False
         self._notify(flush=_last_second_of_hour(dt_util.utcnow()))
 
-    def _track_totals(self, meter: MeterState, reading: Reading) -> None:
+    def _track_totals(
+        self, meter: MeterState, reading: Reading, previous: Mapping[str, object] | None
+    ) -> None:
         """Count energy counters going down: a device reset, never negative energy.
 
         A signed balance (``net_grid``, ``net_solar``) goes down whenever the home exports:
-        that is no reset, so those are not tracked.
+        that is no reset, so those are not tracked. A counter equal to its value in the
+        meter's `previous` reading (which the tracker saw) is no news to the tracker.
         """
         for name, value in reading.values.items():
             if (
-                name.endswith(ENERGY_SUFFIXES)
+                _is_counter(name)
                 and isinstance(value, (int, float))
-                and name.partition(".")[0] not in SIGNED_SUBSYSTEMS
+                and (previous is None or previous.get(name, _ABSENT) != value)
                 and self._totals.update(meter.key, name, value).reset
             ):
                 meter.resets[name] += 1
@@ -462,16 +522,46 @@ class MqttCoordinator:
 
     def _notify(self, *, flush: bool, meter_key: str | None = None) -> None:
         """Tell the listeners of `meter_key` (of every meter when None), then the others."""
-        groups = (
-            list(self._listeners_by_meter.values())
-            if meter_key is None
-            else [self._listeners_by_meter.get(meter_key, [])]
-        )
+        if meter_key is None:
+            groups = list(self._listeners_by_meter.values())
+        else:
+            group = self._listeners_by_meter.get(meter_key)
+            groups = [] if group is None else [group]
         for group in groups:
-            for listener in list(group):
+            for listener in list(group.every):
                 listener(flush)
         for listener in list(self._listeners):
             listener(flush)
+
+    def _notify_changed(self, meter_key: str, changed: list[str]) -> None:
+        """Tell a data message that changed the values `changed` (and nothing else) of a meter
+        to the listeners it may concern, then to those of every meter."""
+        group = self._listeners_by_meter.get(meter_key)
+        if group is not None:
+            told = dict.fromkeys(group.keyless)
+            for key in changed:
+                for listener in group.by_value.get(key, ()):
+                    told[listener] = None
+            told.update(group.pending)
+            for listener in told:
+                listener(False)
+        for listener in list(self._listeners):
+            listener(False)
+
+
+_COUNTERS: dict[str, bool] = {}
+"""Value key -> whether it is an energy counter; the decoders' keys are a small fixed set."""
+
+
+def _is_counter(name: str) -> bool:
+    """Whether the value `name` is an energy counter (daily, total, settlement) that only goes
+    up between device resets; answered once per key rather than per message."""
+    counter = _COUNTERS.get(name)
+    if counter is None:
+        counter = _COUNTERS[name] = (
+            name.endswith(ENERGY_SUFFIXES) and name.partition(".")[0] not in SIGNED_SUBSYSTEMS
+        )
+    return counter
 
 
 def _last_second_of_hour(now: datetime) -> bool:

@@ -33,9 +33,10 @@ class MqttMeterEntityDescription(EntityDescription):
     """What every MQTT meter entity description says beyond Home Assistant's own fields."""
 
     shown_key: str | None
-    """The value key (`load.power_w`, `status.wifi_rssi_dbm`) the entity shows; the entity is
+    """The value key (`load.power_w`, `health.wifi_rssi_dbm`) the entity shows; the entity is
     created when the meter sends it and unavailable while its latest message lacks it. None:
-    shown for every meter (health entities)."""
+    shown for every meter (connection, controls). What such an entity shows must depend on
+    nothing else of a data message: it hears of one only when that value changed."""
     always_available: bool = False
     """Health entities stay available while the meter is offline (that is what they report)."""
 
@@ -77,11 +78,39 @@ class MqttMeterEntity(ThrottledEntity):
         self.entity_description = description
         self._attr_unique_id = unique_id_for(coordinator, meter_key, description.key)
         self._attr_device_info = meter_device_info(coordinator, meter_key)
+        self._listener = self._handle_update
+        """The listener given to the coordinator, kept: the same object to say it is pending."""
+        self._written: tuple[bool, object] | None = None
+        """(available, value) last written; None before the entity is added."""
+        self._pending = False
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the meter; Home Assistant writes the first state itself."""
+        await super().async_added_to_hass()
+        self._written = (self.available, self._shown_value())
 
     @callback
     def _async_follow(self) -> CALLBACK_TYPE:
-        """Hear of this meter's updates only (and of those told to every meter)."""
-        return self.coordinator.async_add_listener(self._handle_update, self.meter_key)
+        """Hear of this meter's updates only (and of those told to every meter), and of its
+        data messages only when they change the entity's value, if it follows one."""
+        return self.coordinator.async_add_listener(
+            self._listener, self.meter_key, self.entity_description.shown_key
+        )
+
+    @callback
+    def _handle_update(self, flush: bool) -> None:
+        """Write when the throttle allows; say whether a change is held back, so that the
+        coordinator keeps telling this entity of every message until it is written."""
+        available, value = self.available, self._shown_value()
+        if self._throttle.should_write(
+            available, value, self.coordinator.min_write_interval, flush=flush
+        ):
+            self._written = (available, value)
+            self.async_write_ha_state()
+        pending = self._written != (available, value)
+        if pending is not self._pending:
+            self._pending = pending
+            self.coordinator.async_set_pending(self.meter_key, self._listener, pending)
 
     @property
     def meter(self) -> MeterState | None:

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiomqtt
@@ -29,6 +30,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.energy_ledger import config_flow, mqtt_coordinator
+from custom_components.energy_ledger import coordinator as coordinator_module
 from custom_components.energy_ledger.const import (
     CONF_CA_FILE,
     CONF_CLIENT_ID,
@@ -590,3 +592,39 @@ async def test_v2_only_subsystems_become_entities(hass: HomeAssistant, broker: B
     meter = entry.runtime_data.coordinator.meters["METER001"]
     await wait_for(lambda: meter.reading.values["net_grid.total_energy_wh"] == 700.0)
     assert not meter.resets
+
+
+async def test_held_back_change_is_written_by_a_later_message_that_repeats_it(
+    hass: HomeAssistant, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the default write policy, a change that comes within the minimum interval waits; the
+    first message after the interval writes it, even one that repeats it (nothing changed in that
+    message: an entity holding a change back still hears of it).
+
+    The write throttle's clock is the test's, so the interval passes when the test says.
+    """
+    clock = [1000.0]
+    monkeypatch.setattr(coordinator_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    entry = await setup_mqtt(hass, broker, PROFILE_ENERLINK_V2, **{CONF_MIN_WRITE_INTERVAL: 30})
+    meters = entry.runtime_data.coordinator.meters
+
+    async def send(power_mw: float, messages: int) -> None:
+        await publish(broker, "enerlink/meters/data", v2_data("METER001", power_mw))
+        await wait_for(lambda: "METER001" in meters and meters["METER001"].messages == messages)
+        await hass.async_block_till_done()
+
+    await send(152200, 1)
+    await wait_for(lambda: state_of(hass, entry, "battery_power", "METER001") == "152.2")
+    clock[0] += 31
+    await send(98000, 2)  # a change after the interval: written at once
+    assert state_of(hass, entry, "battery_power", "METER001") == "98"
+    clock[0] += 5
+    await send(1000, 3)  # within the interval: held back
+    assert state_of(hass, entry, "battery_power", "METER001") == "98"
+    clock[0] += 5
+    await send(1000, 4)  # repeated, still within the interval
+    assert state_of(hass, entry, "battery_power", "METER001") == "98"
+    clock[0] += 30
+    await send(1000, 5)  # repeated once the interval is over: the held-back change is written
+    assert state_of(hass, entry, "battery_power", "METER001") == "1"
+    assert state_of(hass, entry, "battery_voltage", "METER001") == "4.176"
