@@ -18,6 +18,7 @@ import random
 import pytest
 from captures import CAPTURES, capture_names, load_capture
 
+from custom_components.energy_ledger.core.tic.checksum import historic_checksum_mode
 from custom_components.energy_ledger.core.tic.encode import (
     checksum,
     encode_frame,
@@ -533,6 +534,21 @@ def test_historic_checksum_mode_2_is_accepted() -> None:
     frames, parser = parse(b"\x02" + mode2 + b"\x03")
     assert frames == [TicFrame(TicMode.HISTORIC, (TicGroup("PAPP", "02840"),))]
     assert parser.mode is TicMode.HISTORIC
+
+
+@pytest.mark.parametrize(
+    ("group", "variant"),
+    [
+        (b"PAPP 02840 " + bytes((checksum(b"PAPP 02840"),)), 1),  # every real capture
+        (b"PAPP 02840 " + bytes((checksum(b"PAPP 02840 "),)), 2),  # the SP counted too
+        (b"PAPP 02841 " + bytes((checksum(b"PAPP 02840"),)), None),  # a digit changed
+        (b"P", None),  # no room for a separator and a checksum
+        (b"", None),
+    ],
+)
+def test_historic_checksum_variant_of_a_group(group: bytes, variant: int | None) -> None:
+    """The variant that validates a historic group (LABEL SP DATA SP CHECKSUM), if any."""
+    assert historic_checksum_mode(group) == variant
 
 
 def test_checksum_invisible_change_is_delivered_as_received() -> None:
