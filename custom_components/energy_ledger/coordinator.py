@@ -176,3 +176,8 @@ class WriteThrottle:
             return False
         self._available, self._value, self._last_write = available, value, now
         return True
+
+    def holds_back(self, available: bool, value: object) -> bool:
+        """True when (`available`, `value`) differ from what was last written: a change waits
+        for its interval."""
+        return not (available == self._available and value == self._value)

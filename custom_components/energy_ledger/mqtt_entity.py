@@ -80,14 +80,7 @@ class MqttMeterEntity(ThrottledEntity):
         self._attr_device_info = meter_device_info(coordinator, meter_key)
         self._listener = self._handle_update
         """The listener given to the coordinator, kept: the same object to say it is pending."""
-        self._written: tuple[bool, object] | None = None
-        """(available, value) last written; None before the entity is added."""
         self._pending = False
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the meter; Home Assistant writes the first state itself."""
-        await super().async_added_to_hass()
-        self._written = (self.available, self._shown_value())
 
     @callback
     def _async_follow(self) -> CALLBACK_TYPE:
@@ -105,9 +98,8 @@ class MqttMeterEntity(ThrottledEntity):
         if self._throttle.should_write(
             available, value, self.coordinator.min_write_interval, flush=flush
         ):
-            self._written = (available, value)
             self.async_write_ha_state()
-        pending = self._written != (available, value)
+        pending = self._throttle.holds_back(available, value)
         if pending is not self._pending:
             self._pending = pending
             self.coordinator.async_set_pending(self.meter_key, self._listener, pending)
