@@ -147,14 +147,21 @@ REAUTH_SCHEMA = vol.Schema(
 )
 
 
+def _login_data(user_input: dict[str, Any]) -> dict[str, Any]:
+    """User name (trimmed) and password from a form; None for what is left empty."""
+    return {
+        CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip() or None,
+        CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
+    }
+
+
 def _connection_data(user_input: dict[str, Any]) -> dict[str, Any]:
     """A direct connection's settings from the form: trimmed and typed."""
     tls = bool(user_input.get(CONF_TLS, False))
     return {
         CONF_HOST: user_input[CONF_HOST].strip(),
         CONF_MQTT_PORT: int(user_input.get(CONF_MQTT_PORT, DEFAULT_MQTT_PORT)),
-        CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip() or None,
-        CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
+        **_login_data(user_input),
         CONF_TLS: tls,
         CONF_CA_FILE: (user_input.get(CONF_CA_FILE) or "").strip() or None,
         CONF_TLS_INSECURE: tls and bool(user_input.get(CONF_TLS_INSECURE, False)),
@@ -526,10 +533,7 @@ class EnergyLedgerConfigFlow(LedgerConfigFlowMixin, ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            login = {
-                CONF_USERNAME: (user_input.get(CONF_USERNAME) or "").strip() or None,
-                CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
-            }
+            login = _login_data(user_input)
             error = await test_connection(settings_from_entry({**entry.data, **login}))
             if not error:
                 return self.async_update_reload_and_abort(entry, data_updates=login)
