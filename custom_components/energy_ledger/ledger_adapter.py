@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
@@ -40,6 +40,9 @@ from homeassistant.core import (
 )
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util.unit_conversion import EnergyConverter, PowerConverter
+
+if TYPE_CHECKING:
+    from .ledger_settings import LedgerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,6 +109,13 @@ def power_w(state: State) -> float:
     if unit not in PowerConverter.VALID_UNITS:
         raise IgnoredStateError(Ignored.UNIT)
     return PowerConverter.convert(value, unit, UnitOfPower.WATT)
+
+
+def source_kinds(settings: LedgerSettings) -> dict[str, SourceKind]:
+    """What a ledger follows, live or in a rebuild: its registers, then its power sources."""
+    sources = dict.fromkeys(settings.energy_entities, SourceKind.ENERGY)
+    sources.update(dict.fromkeys(settings.power_entities.values(), SourceKind.POWER))
+    return sources
 
 
 class EntityAdapter:

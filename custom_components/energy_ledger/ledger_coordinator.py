@@ -40,7 +40,7 @@ from .const import DOMAIN
 from .core.ledger_book import BookSetup, FinishedHour, LedgerBook
 from .core.power_stats import PowerStats, WindowStats
 from .core.saving import EnergyCounter, SavingTotals
-from .ledger_adapter import EntityAdapter, SourceKind
+from .ledger_adapter import EntityAdapter, source_kinds
 from .ledger_settings import LedgerSettings
 
 __all__ = ["FinishedHour", "LedgerCoordinator", "book_setup"]
@@ -82,9 +82,7 @@ class LedgerCoordinator:
         self._hour_listeners: list[Callable[[FinishedHour], None]] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._logged: set[str] = set()
-        sources = dict.fromkeys(settings.energy_entities, SourceKind.ENERGY)
-        sources.update(dict.fromkeys(self._series_of, SourceKind.POWER))
-        self.adapter = EntityAdapter(hass, sources, self._on_energy, self._on_power)
+        self.adapter = EntityAdapter(hass, source_kinds(settings), self._on_energy, self._on_power)
 
     # ---- The book's figures, as entities and the statistics writer read them ------------------
 

@@ -84,7 +84,14 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .core.ledger_book import HistoryValue, hour_of, replay_history
-from .ledger_adapter import Ignored, IgnoredStateError, SourceKind, energy_wh, power_w
+from .ledger_adapter import (
+    Ignored,
+    IgnoredStateError,
+    SourceKind,
+    energy_wh,
+    power_w,
+    source_kinds,
+)
 from .ledger_coordinator import book_setup
 from .ledger_settings import LedgerSettings, settings_from_options
 from .ledger_statistics import (
@@ -173,7 +180,7 @@ async def async_rebuild(
     if hass.is_stopping:
         raise _interrupted()
     settings = settings_from_options(entry.options, ZoneInfo(hass.config.time_zone))
-    sources = _sources(settings)
+    sources = source_kinds(settings)
     end_hour = hour_of(_utc(end) if end is not None else dt_util.utcnow())
     if start is not None and (start_hour := hour_of(_utc(start))) >= end_hour:
         raise _refuse("rebuild_empty_range", start=start_hour.isoformat(), end=end_hour.isoformat())
@@ -220,13 +227,6 @@ async def async_rebuild(
         sum(replay.ignored.values()),
     )
     return RebuildResult(start_hour, end_hour, hours, replay.ignored)
-
-
-def _sources(settings: LedgerSettings) -> dict[str, SourceKind]:
-    """The register and power entities, as the live coordinator follows them."""
-    sources = dict.fromkeys(settings.energy_entities, SourceKind.ENERGY)
-    sources.update(dict.fromkeys(settings.power_entities.values(), SourceKind.POWER))
-    return sources
 
 
 async def _async_write(
