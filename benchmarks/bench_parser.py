@@ -60,6 +60,7 @@ from custom_components.energy_ledger.core.tic.encode import (  # noqa: E402
     encode_standard_group,
 )
 from custom_components.energy_ledger.core.tic.framing import TicStreamParser  # noqa: E402
+from custom_components.energy_ledger.core.tic.reader import TicReader  # noqa: E402
 from tools.tic_simulator import MeterModel  # noqa: E402
 
 try:
@@ -232,6 +233,18 @@ class OursDecoded:
         return len(frames)
 
 
+class OursReader:
+    """TicReader: framing, short-frame completion and typed decoding fused, as the integration
+    runs them (one Reading per frame)."""
+
+    def __init__(self) -> None:
+        self.read = TicReader().read
+        clear_memo()
+
+    def feed(self, data: bytes) -> int:
+        return len(self.read(data, RECEIVED_AT))
+
+
 class NoMemoParser(TicStreamParser):
     MEMO_MAX_ENTRIES = 0
 
@@ -395,6 +408,7 @@ def run(frames_count: int, chunk: int, repeat: int) -> dict[str, Any]:
         historic = mode == "historic"
         contestants: dict[str, Callable[[], Feeder]] = {"energy_ledger": OursParser}
         contestants["energy_ledger+decode"] = OursDecoded
+        contestants["energy_ledger reader"] = OursReader
         if kind == "realistic":
             contestants["energy_ledger (no memo)"] = lambda: OursParser(NoMemoParser())
         if historic and PYTELEINFO is not None:

@@ -124,6 +124,26 @@ def decode_group(label: str, data: str, horodate: str | None = None) -> object |
     return None if value is _INVALID else value
 
 
+type Entry = tuple[str, object, datetime | None, bool, Callable[..., None] | None]
+"""What `TicReader` remembers of a valid group: see `decode_entry`."""
+
+
+def decode_entry(label: str, data: str, horodate: str | None) -> Entry | None:
+    """A group as `TicReader` remembers it by its bytes, or None when its data is malformed:
+    label, typed value, horodate value, whether it carries a horodate, and the part of the
+    normalized fields its label feeds (None: none)."""
+    value, stamp = _decode_group(label, data, horodate)
+    if value is _INVALID:
+        return None
+    return label, value, stamp, horodate is not None, _PART_OF.get(label)
+
+
+def normalized_fields(values: Mapping[str, object], sent: Container[str]) -> _Normalized:
+    """The normalized fields of `values`, for a frame of the labels in `sent` (see
+    `_Normalized`): `TicReader` updates them part by part as `FrameDecoder` does."""
+    return _Normalized(values, sent)
+
+
 def clear_memo() -> None:
     """Forget memoized groups (for benchmarks that want a cold decoder)."""
     _memo.clear()

@@ -1,0 +1,245 @@
+"""Bytes in, `Reading`s out: what a TIC source runs on every chunk the serial line delivers.
+
+`TicReader` does what `TicStreamParser`, short-frame completion and a `FrameDecoder` do one
+after the other, with the very same results and counters, at a fraction of the cost on a live
+meter. Two things make the difference:
+
+- **Chunks wait for a frame control byte.** A chunk is only appended until one holds a STX,
+  ETX or EOT (or enough bytes pile up to drop an oversize frame), then everything gathered is
+  framed at once. The parser gives the same frames and counters for any chunking, so this
+  changes nothing but the cost of the chunks in the middle of a frame.
+- **A frame is compared with the previous one as raw bytes.** A meter sends the same labels
+  in the same order every time and only a few values move, so the groups of a regular frame
+  (``LF group CR`` repeated) are compared position by position with those of the previous
+  frame, at C speed, and only the groups whose bytes differ are looked at: each one is
+  validated, decoded and remembered once per distinct bytes (`Entry`), and only the
+  normalized fields its label feeds are worked out again. No `TicGroup` or `TicFrame` is
+  built for such a frame.
+
+Anything else takes the general path, group by group: the first frame, a frame whose length
+or labels changed, a group that fails its checksum, holds a stray CR or LF, or whose data do
+not decode, a historic three-phase short frame. The general path is `TicStreamParser`'s own
+framing followed by `complete_short_frame` and a `FrameDecoder`, and a regular frame it
+delivers becomes the reference the next frames are compared with.
+
+Only bytes that passed the full check of the locked dialect are remembered, and the comparison
+is made only within that dialect, so the fast path accepts exactly what the general one would.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from itertools import compress
+from operator import ne
+from typing import Final
+
+from ..reading import Reading
+from .decode import Entry, FrameDecoder, decode_entry, normalized_fields
+from .framing import _CHECKS, MAX_FRAME_BYTES, TicStreamParser
+from .model import TicFrame, TicMode
+from .short_frames import complete_short_frame, is_short_frame
+
+__all__ = ["RECENT_FRAMES", "TicReader"]
+
+STX: Final = 0x02
+ETX: Final = 0x03
+EOT: Final = 0x04
+LF: Final = 0x0A
+CR: Final = 0x0D
+_MASK_7BIT: Final = bytes(b & 0x7F for b in range(256))
+
+RECENT_FRAMES: Final = 5
+"""Raw frames kept for diagnostics."""
+
+
+_NOTHING: Final[list[Reading]] = []
+"""What `read` returns for a chunk that completes no frame (shared: never to be changed)."""
+
+_NOT_YET: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class TicReader(TicStreamParser):
+    """Incremental TIC reader: `read()` bytes, get one `Reading` per complete frame.
+
+    Counters and detection are `TicStreamParser`'s (same values for the same bytes).
+    """
+
+    def __init__(self, mode: TicMode | None = None) -> None:
+        super().__init__(mode)
+        self._pending = bytearray()
+        self._received_at = _NOT_YET
+        self._readings: list[Reading] = []
+        self._decoder = FrameDecoder()
+        self._recent: deque[bytes] = deque(maxlen=RECENT_FRAMES)
+        self._last_long_body: bytes | None = None
+        self._last_long_frame: TicFrame | None = None
+        # The reference frame of the fast path (see the module docstring).
+        self._reference_dialect: str | None = None
+        self._raws: list[bytes] = []
+        self._labels: list[str] = []
+        self._values: dict[str, object] = {}
+        self._timestamps: dict[str, datetime | None] = {}
+        self._fields = normalized_fields({}, ())
+        self._entries: dict[bytes, Entry] = {}
+        self._entries_dialect: str | None = None
+
+    def reset(self) -> None:
+        """Forget the partial frame, what was detected and the reference frame; keep counters."""
+        super().reset()
+        self._pending.clear()
+        self._reference_dialect = None
+
+    def read(self, data: bytes, received_at: datetime) -> list[Reading]:
+        """Consume `data` (any chunk of the stream); return the readings of the frames it
+        completed, in order, all received at `received_at`."""
+        self.bytes_received += len(data)
+        if not data.isascii():
+            data = data.translate(_MASK_7BIT)
+        pending = self._pending
+        pending += data
+        if (
+            ETX not in data
+            and STX not in data
+            and EOT not in data
+            and len(pending) + len(self._buffer) <= MAX_FRAME_BYTES
+        ):
+            return _NOTHING
+        chunk = bytes(pending)
+        pending.clear()
+        self._received_at = received_at
+        readings: list[Reading] = []
+        self._readings = readings
+        self._scan(chunk)  # frames come back through _complete_frame, as readings
+        return readings
+
+    def read_frame(self, frame: TicFrame, received_at: datetime) -> Reading:
+        """The reading of a frame framed elsewhere (the one detection found), in this stream."""
+        return self._decode(frame, None, received_at)
+
+    def recent_frames(self) -> list[TicFrame]:
+        """The last frames read, as the meter sent them (framed again: for diagnostics)."""
+        parser = TicStreamParser(self.mode)
+        return [frame for body in self._recent for frame in parser.feed(b"\x02" + body + b"\x03")]
+
+    # -- frames -----------------------------------------------------------------------------
+
+    def _complete_frame(self, body: bytes) -> TicFrame | None:
+        """Turn the frame ended by ETX into a reading (kept for `read`); never a TicFrame."""
+        dialect = self._dialect
+        if (
+            dialect is not None
+            and dialect == self._reference_dialect
+            and body[:1] == b"\n"
+            and body[-1:] == b"\r"
+        ):
+            reading = self._read_like_reference(body[1:-1].split(b"\r\n"), dialect)
+            if reading is not None:
+                self._recent.append(body)
+                self._last_long_body = body
+                self._last_long_frame = None
+                self._readings.append(reading)
+                return None
+        frame = super()._complete_frame(body)
+        if frame is not None:
+            self._recent.append(body)
+            self._readings.append(self._decode(frame, body, self._received_at))
+        return None
+
+    def _read_like_reference(self, raws: list[bytes], dialect: str) -> Reading | None:
+        """The reading of a regular frame of the reference's shape; None if it is not one
+        (nothing is counted or changed then: the general path does it all)."""
+        reference = self._raws
+        if len(raws) != len(reference):
+            return None
+        labels = self._labels
+        entries = self._entries
+        values = self._values.copy()
+        timestamps = self._timestamps
+        copied_timestamps = False
+        parts: set[Callable[..., None]] = set()
+        for index in compress(range(len(raws)), map(ne, raws, reference)):
+            raw = raws[index]
+            entry = entries.get(raw) or self._new_entry(raw, dialect)
+            if entry is None:
+                return None
+            label, value, stamp, has_horodate, part = entry
+            if label != labels[index]:
+                return None
+            values[label] = value
+            if has_horodate or label in timestamps:
+                if not copied_timestamps:
+                    timestamps = timestamps.copy()
+                    copied_timestamps = True
+                if has_horodate:
+                    timestamps[label] = stamp
+                else:
+                    del timestamps[label]
+            if part is not None:
+                parts.add(part)
+        fields = self._fields
+        get = values.get
+        for part in parts:
+            part(fields, get)
+        self._raws = raws
+        self._values = values
+        self._timestamps = timestamps
+        self.frames_valid += 1
+        self.groups_valid += len(raws)
+        return fields.reading(values, timestamps, self._received_at)
+
+    def _new_entry(self, raw: bytes, dialect: str) -> Entry | None:
+        """Check and decode a group's bytes never seen before; remember them if valid."""
+        if CR in raw or LF in raw:
+            return None
+        group = _CHECKS[dialect](raw)
+        if group is None:
+            return None
+        entry = decode_entry(group.label, group.data, group.horodate)
+        if entry is None:
+            return None
+        entries = self._entries
+        if len(entries) >= self.MEMO_MAX_ENTRIES:
+            entries.clear()
+        entries[raw] = entry
+        return entry
+
+    def _decode(self, frame: TicFrame, body: bytes | None, received_at: datetime) -> Reading:
+        """The general path: complete a short frame, decode, and take a regular long frame
+        whose groups are all valid and decodable as the new reference."""
+        if is_short_frame(frame):
+            last_long = self._last_long()
+            if last_long is not None:
+                frame = complete_short_frame(frame, last_long)
+            return self._decoder.decode(frame, received_at)
+        self._last_long_frame = frame
+        self._last_long_body = None
+        reading = self._decoder.decode(frame, received_at)
+        self._reference_dialect = None
+        if body is None or body[:1] != b"\n" or body[-1:] != b"\r":
+            return reading
+        raws = body[1:-1].split(b"\r\n")
+        labels = [group.label for group in frame.groups]
+        values = reading.values
+        if len(raws) != len(labels) or len(values) != len(labels):
+            return reading  # a group was rejected or did not decode, or a label came twice
+        if self._entries_dialect != self._dialect:
+            self._entries.clear()
+            self._entries_dialect = self._dialect
+        self._raws = raws
+        self._labels = labels
+        self._values = dict(values)
+        self._timestamps = dict(reading.timestamps)
+        self._fields = normalized_fields(values, labels)
+        self._reference_dialect = self._dialect
+        return reading
+
+    def _last_long(self) -> TicFrame | None:
+        """The last long frame, framed again if it came by the fast path."""
+        if self._last_long_frame is None and self._last_long_body is not None:
+            parser = TicStreamParser(self.mode)
+            parser._dialect = self._dialect  # the same framing, same dialect
+            frames = parser.feed(b"\x02" + self._last_long_body + b"\x03")
+            self._last_long_frame = frames[0] if frames else None
+        return self._last_long_frame

@@ -1,0 +1,230 @@
+"""`TicReader` gives exactly what the parser, short-frame completion and a decoder give.
+
+The reference is the three steps the reader fuses, run one after the other on the same bytes:
+`TicStreamParser.feed`, `complete_short_frame` for historic three-phase short frames, and
+`FrameDecoder.decode`. Every reading and every counter must be equal, whatever the chunking,
+the line noise, the interruptions and the shape changes of the stream.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custom_components.energy_ledger.core.reading import Reading
+from custom_components.energy_ledger.core.tic import TicFrame, TicMode, TicStreamParser
+from custom_components.energy_ledger.core.tic.decode import FrameDecoder
+from custom_components.energy_ledger.core.tic.encode import (
+    encode_frame,
+    encode_historic_group,
+    encode_standard_group,
+)
+from custom_components.energy_ledger.core.tic.reader import RECENT_FRAMES, TicReader
+from custom_components.energy_ledger.core.tic.short_frames import (
+    complete_short_frame,
+    is_short_frame,
+)
+from tests.core.captures import capture_names, load_capture
+from tools.tic_simulator import MeterModel, corrupt, interrupt
+
+START = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the spring clock change is in this stream
+
+
+class ReferenceReader:
+    """The three steps `TicReader` fuses, one after the other."""
+
+    def __init__(self) -> None:
+        self.parser = TicStreamParser()
+        self.decoder = FrameDecoder()
+        self.last_long: TicFrame | None = None
+        self.frames: list[TicFrame] = []
+
+    def read(self, data: bytes, received_at: datetime) -> list[Reading]:
+        readings = []
+        for frame in self.parser.feed(data):
+            self.frames.append(frame)
+            whole = frame
+            if not is_short_frame(frame):
+                self.last_long = frame
+            elif self.last_long is not None:
+                whole = complete_short_frame(frame, self.last_long)
+            readings.append(self.decoder.decode(whole, received_at))
+        return readings
+
+
+def counters(parser: TicStreamParser) -> tuple[int, int, int, dict[str, int], object]:
+    return (
+        parser.bytes_received,
+        parser.frames_valid,
+        parser.groups_valid,
+        dict(parser.rejected),
+        parser.mode,
+    )
+
+
+def read_both(pieces: list[bytes]) -> tuple[list[Reading], TicReader, ReferenceReader]:
+    """Feed the same chunks to both; return the reader's readings after checking they match."""
+    reader, reference = TicReader(), ReferenceReader()
+    got: list[Reading] = []
+    for index, piece in enumerate(pieces):
+        at = START.replace(second=index % 60)
+        readings = reader.read(piece, at)
+        assert readings == reference.read(piece, at)
+        got += readings
+        assert counters(reader) == counters(reference.parser)
+    return got, reader, reference
+
+
+def cut(data: bytes, rng: random.Random, largest: int = 200) -> list[bytes]:
+    pieces = []
+    offset = 0
+    while offset < len(data):
+        size = rng.randint(1, largest)
+        pieces.append(data[offset : offset + size])
+        offset += size
+    return pieces
+
+
+def damaged_stream(model: MeterModel, every: float, count: int, seed: int, rate: float) -> bytes:
+    """Frames of `model` with bit flips, and now and then a frame cut short by EOT."""
+    rng = random.Random(seed)
+    out = []
+    for frame in model.frames(every, count):
+        sent = interrupt(frame, rng) if rng.random() < 0.03 else frame
+        out.append(corrupt(sent, rate, rng))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize(
+    ("mode", "phases", "producer"),
+    [("standard", 3, True), ("standard", 1, False), ("historic", 1, False), ("historic", 3, False)],
+)
+def test_simulated_meter_reads_like_the_three_steps(mode: str, phases: int, producer: bool) -> None:
+    """Hours of a live meter on a noisy line, in chunks of every size: equal readings."""
+    model = MeterModel(mode, phases=phases, producer=producer, seed=11, start=START)  # type: ignore[arg-type]
+    stream = damaged_stream(model, 37.0, 400, seed=3, rate=0.0004)
+    readings, reader, _ = read_both(cut(stream, random.Random(5)))
+    assert len(readings) > 350
+    assert len({reading.import_energy_wh for reading in readings}) > 20  # the index moved
+    assert reader.rejected["checksum"] + reader.rejected["malformed"] > 0  # noise did bite
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    mode=st.sampled_from(["standard", "historic"]),
+    phases=st.sampled_from([1, 3]),
+    rate=st.sampled_from([0.0, 0.0005, 0.003, 0.02]),
+    largest=st.sampled_from([1, 7, 64, 512, 5000]),
+)
+def test_damaged_streams_read_like_the_three_steps(
+    seed: int, mode: str, phases: int, rate: float, largest: int
+) -> None:
+    """Any seed, noise rate and chunking of a simulated meter: equal readings and counters."""
+    model = MeterModel(mode, phases=phases, seed=seed % 1000, start=START)  # type: ignore[arg-type]
+    stream = damaged_stream(model, 13.0, 25, seed=seed, rate=rate)
+    read_both(cut(stream, random.Random(seed), largest))
+
+
+@given(st.lists(st.binary(max_size=300), max_size=12))
+def test_any_bytes_read_like_the_three_steps(pieces: list[bytes]) -> None:
+    """Random bytes (with frame control bytes now and then) never raise and match."""
+    read_both(pieces)
+
+
+@pytest.mark.parametrize("size", [1, 100, 999])
+def test_oversize_frame_is_dropped_as_soon_as_the_parser_drops_it(size: int) -> None:
+    """Bytes that never end a frame are counted as oversize at the very chunk the parser
+    counts them, though the reader holds chunks back until a frame control byte."""
+    stream = b"\x02\nADCO 021961000001 E\r" + b"\nPAPP 00100 #\r" * 400 + b"\x03"
+    readings, reader, _ = read_both([stream[i : i + size] for i in range(0, len(stream), size)])
+    assert readings == []
+    assert reader.rejected["oversize"] == 1
+
+
+@pytest.mark.parametrize("name", capture_names())
+def test_real_captures_read_like_the_three_steps(name: str) -> None:
+    """Every real capture, repeated so that the fast path gets its chance."""
+    data = load_capture(name)
+    read_both(cut(data * 3, random.Random(len(name)), 64))
+
+
+def test_regular_frames_take_the_fast_path() -> None:
+    """On a steady stream no group object is built after the first frame: the readings still
+    follow the values that move (the index and the power)."""
+    groups = [("ADCO", "021961000001"), ("OPTARIF", "BASE"), ("BASE", "{:09d}"), ("PAPP", "{:05d}")]
+
+    def frame(index: int, power: int) -> bytes:
+        return encode_frame(
+            encode_historic_group(label, data.format(index if label == "BASE" else power))
+            for label, data in groups
+        )
+
+    reader = TicReader()
+    stream = b"".join(frame(1000 + step, 500 + 10 * step) for step in range(5))
+    readings = reader.read(stream, START)
+    built = TicStreamParser._complete_frame
+    calls = 0
+
+    def counting(self: TicStreamParser, body: bytes) -> TicFrame | None:
+        nonlocal calls
+        calls += 1
+        return built(self, body)
+
+    TicStreamParser._complete_frame = counting  # type: ignore[method-assign]
+    try:
+        more = reader.read(frame(1010, 900), START)
+    finally:
+        TicStreamParser._complete_frame = built  # type: ignore[method-assign]
+    assert calls == 0
+    assert [r.import_energy_wh for r in (*readings, *more)] == [1000, 1001, 1002, 1003, 1004, 1010]
+    assert more[0].import_power_va == 900
+    assert more[0].values["OPTARIF"] == "BASE"
+
+
+def test_short_frames_are_completed_by_the_last_long_frame() -> None:
+    """A three-phase overload bulletin keeps the index of the long frame read before it, even
+    when that long frame came by the fast path."""
+    long_groups = [
+        ("ADCO", "021963000001"),
+        ("BASE", "{:09d}"),
+        ("PTEC", "TH.."),
+        ("PAPP", "01000"),
+    ]
+    short = encode_frame(
+        encode_historic_group(label, data)
+        for label, data in [("ADIR1", "000"), ("ADCO", "021963000001"), ("IINST1", "062")]
+    )
+
+    def long_frame(index: int) -> bytes:
+        return encode_frame(
+            encode_historic_group(label, data.format(index)) for label, data in long_groups
+        )
+
+    reader = TicReader(TicMode.HISTORIC)
+    readings = reader.read(long_frame(7) + long_frame(8) + long_frame(9) + short, START)
+    assert [r.import_energy_wh for r in readings] == [7, 8, 9, 9]
+    assert readings[-1].values["IINST1"] == 62
+    assert readings[-1].values["PAPP"] == 1000
+
+
+def test_recent_frames_are_the_last_frames_as_sent() -> None:
+    """Diagnostics get the last frames back as groups, whichever path read them."""
+    reader = TicReader()
+    frames = [
+        encode_frame(
+            [
+                encode_standard_group("ADSC", "041876097466"),
+                encode_standard_group("SINSTS", f"{power:05d}"),
+            ]
+        )
+        for power in range(10)
+    ]
+    reader.read(b"".join(frames), START)
+    recent = reader.recent_frames()
+    assert len(recent) == RECENT_FRAMES
+    assert [frame.groups[1].data for frame in recent] == [f"{power:05d}" for power in range(5, 10)]
