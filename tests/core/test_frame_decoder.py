@@ -86,8 +86,8 @@ def test_a_reading_is_not_changed_by_the_frames_after_it() -> None:
 
 def test_each_normalized_part_reads_only_the_labels_it_declares() -> None:
     """The stream decoder redoes a part only when one of its declared labels changed."""
-    assert sum(map(len, decode_module._READS.values())) == len(decode_module._PART_OF)
-    values = {label: f"{label} value" for label in decode_module._PART_OF} | {"OTHER": "x"}
+    assert sum(map(len, decode_module._READS.values())) == len(decode_module.PART_OF)
+    values = {label: f"{label} value" for label in decode_module.PART_OF} | {"OTHER": "x"}
     for part, labels in decode_module._READS.items():
         read: set[str] = set()
 

@@ -85,6 +85,9 @@ _DECODERS: Final[dict[str, _Decoder]] = {
 }
 """Per-label decoding function; labels outside the catalogue use `_text`."""
 
+INTEGER_LABELS: Final = frozenset(label for label, decoder in _DECODERS.items() if decoder is _int)
+"""Labels whose value is their data read as an unsigned decimal integer, digits only."""
+
 _DATE_LABELS: Final = frozenset(
     label for label, spec in LABELS.items() if spec.kind is LabelKind.DATE
 )
@@ -124,7 +127,9 @@ def decode_group(label: str, data: str, horodate: str | None = None) -> object |
     return None if value is _INVALID else value
 
 
-type Entry = tuple[str, object, datetime | None, bool, Callable[..., None] | None]
+type Part = Callable[[_Normalized, _Get], None]
+"""A part of the normalized fields: works them out from the labels it reads (`_READS`)."""
+type Entry = tuple[str, object, datetime | None, bool, Part | None]
 """What `TicReader` remembers of a valid group: see `decode_entry`."""
 
 
@@ -135,7 +140,7 @@ def decode_entry(label: str, data: str, horodate: str | None) -> Entry | None:
     value, stamp = _decode_group(label, data, horodate)
     if value is _INVALID:
         return None
-    return label, value, stamp, horodate is not None, _PART_OF.get(label)
+    return label, value, stamp, horodate is not None, PART_OF.get(label)
 
 
 def normalized_fields(values: Mapping[str, object], sent: Container[str]) -> _Normalized:
@@ -239,7 +244,7 @@ class FrameDecoder:
             return self._decode_in_full(groups, received_at)
         values = self._values.copy()
         timestamps = self._timestamps.copy()
-        stale: set[_Part] = set()  # the parts of the normalized fields to work out again
+        stale: set[Part] = set()  # the parts of the normalized fields to work out again
         # Pairs whose group is not the very object of the previous frame, found at C speed
         # (the lengths are equal: strict=True would only cost time).
         for group, before in compress(
@@ -249,7 +254,7 @@ class FrameDecoder:
             if label != before.label:
                 return self._decode_in_full(groups, received_at)  # a label moved: a new shape
             _decode_into(group, values, timestamps)
-            part = _PART_OF.get(label)
+            part = PART_OF.get(label)
             if part is not None:
                 stale.add(part)
         get = values.get
@@ -376,9 +381,7 @@ class _Normalized:
         )
 
 
-type _Part = Callable[[_Normalized, _Get], None]
-
-_READS: Final[dict[_Part, tuple[str, ...]]] = {
+_READS: Final[dict[Part, tuple[str, ...]]] = {
     _Normalized.update_energy: ("EAST", *_REGISTER_LABELS),
     _Normalized.update_export_energy: ("EAIT",),
     _Normalized.update_import_power: ("SINSTS", "SINST1", "PAPP"),
@@ -389,6 +392,6 @@ _READS: Final[dict[_Part, tuple[str, ...]]] = {
 }
 """Every part of the normalized fields, with the labels it reads (and only those)."""
 
-_PART_OF: Final[dict[str, _Part]] = {
+PART_OF: Final[dict[str, Part]] = {
     label: part for part, labels in _READS.items() for label in labels
 }

@@ -163,62 +163,107 @@ _new_frame: Final = _make_frame_factory()
 _MIN_STANDARD_BYTES: Final = 4
 """Shortest standard group: a 1-character label, HT, HT, checksum."""
 
+type GroupFields = tuple[str, str, str | None]
+"""A valid group's label, data and horodate, before they become a `TicGroup` (or, in
+`TicReader`, a decoded entry)."""
 
-def _check_standard(raw: bytes) -> TicGroup | None:
-    """The standard group in `raw` (the bytes between LF and CR), or None if it is not valid."""
+
+def _standard_sum_ok(raw: bytes) -> bool:
+    """The standard checksum of the group in `raw` holds (length within bounds)."""
     # The checksum of label...last HT, written out: the sum of the whole group minus its last
     # byte saves the slice and the call of checksum_standard() on the path of every new group.
     if not _MIN_STANDARD_BYTES <= len(raw) <= MAX_GROUP_BYTES:
-        return None
+        return False
     check = raw[-1]
-    if ((sum(raw) - check) & 0x3F) + 0x20 != check:
+    return ((sum(raw) - check) & 0x3F) + 0x20 == check
+
+
+def _standard_fields(raw: bytes) -> GroupFields | None:
+    """The fields of the standard group in `raw` (the bytes between LF and CR), or None if it
+    is not valid."""
+    if not _standard_sum_ok(raw):
         return None
     match = _STANDARD_GROUP.fullmatch(raw.decode("latin-1"))
     if match is None:
         return None
     label, horodate, data = match.groups()
-    return _new_group(label, data, horodate)
+    return label, data, horodate
 
 
 _MIN_HISTORIC_BYTES: Final = 4
 """Shortest historic group: a 1-character label, SP, SP, checksum."""
 
 
-def _historic_group(raw: bytes) -> TicGroup | None:
-    """The historic group in `raw`, whose checksum holds, or None if its shape is wrong."""
+# The two variants of `historic_checksum_mode`, written out: a new group is checked by one call.
+def _historic_1_sum_ok(raw: bytes) -> bool:
+    """The historic mode 1 checksum of the group in `raw` holds (length within bounds)."""
+    if not _MIN_HISTORIC_BYTES <= len(raw) <= MAX_GROUP_BYTES:
+        return False
+    check = raw[-1]
+    return ((sum(raw) - check - raw[-2]) & 0x3F) + 0x20 == check
+
+
+def _historic_2_sum_ok(raw: bytes) -> bool:
+    """The historic mode 2 checksum of the group in `raw` holds (length within bounds)."""
+    if not _MIN_HISTORIC_BYTES <= len(raw) <= MAX_GROUP_BYTES:
+        return False
+    check = raw[-1]
+    mode1 = ((sum(raw) - check - raw[-2]) & 0x3F) + 0x20
+    return (mode1 & 0x3F) + 0x20 == check
+
+
+def _historic_fields(raw: bytes) -> GroupFields | None:
+    """The fields of the historic group in `raw`, whose checksum holds, or None if its shape
+    is wrong."""
     match = _HISTORIC_GROUP.fullmatch(raw.decode("latin-1"))
     if match is None:
         return None
     label, data = match.groups()
-    return _new_group(label, data, None)
+    return label, data, None
 
 
-# The two variants of `historic_checksum_mode`, written out: a new group is checked by one call.
-def _check_historic_1(raw: bytes) -> TicGroup | None:
-    """The historic group in `raw` if it is valid with checksum mode 1, else None."""
-    if not _MIN_HISTORIC_BYTES <= len(raw) <= MAX_GROUP_BYTES:
-        return None
-    check = raw[-1]
-    if ((sum(raw) - check - raw[-2]) & 0x3F) + 0x20 != check:
-        return None
-    return _historic_group(raw)
+def _historic_1_fields(raw: bytes) -> GroupFields | None:
+    """The fields of the historic group in `raw` if it is valid with checksum mode 1."""
+    return _historic_fields(raw) if _historic_1_sum_ok(raw) else None
 
 
-def _check_historic_2(raw: bytes) -> TicGroup | None:
-    """The historic group in `raw` if it is valid with checksum mode 2, else None."""
-    if not _MIN_HISTORIC_BYTES <= len(raw) <= MAX_GROUP_BYTES:
-        return None
-    check = raw[-1]
-    mode1 = ((sum(raw) - check - raw[-2]) & 0x3F) + 0x20
-    if (mode1 & 0x3F) + 0x20 != check:
-        return None
-    return _historic_group(raw)
+def _historic_2_fields(raw: bytes) -> GroupFields | None:
+    """The fields of the historic group in `raw` if it is valid with checksum mode 2."""
+    return _historic_fields(raw) if _historic_2_sum_ok(raw) else None
+
+
+SUM_OK: Final[dict[str, Callable[[bytes], bool]]] = {
+    _STANDARD: _standard_sum_ok,
+    _HISTORIC_1: _historic_1_sum_ok,
+    _HISTORIC_2: _historic_2_sum_ok,
+}
+"""The checksum of each dialect, on a group's bytes (between LF and CR)."""
+SEPARATOR: Final = {_STANDARD: HT, _HISTORIC_1: SP, _HISTORIC_2: SP}
+"""The byte between the fields of a group, in each dialect."""
+
+FIELDS_OF: Final[dict[str, Callable[[bytes], GroupFields | None]]] = {
+    _STANDARD: _standard_fields,
+    _HISTORIC_1: _historic_1_fields,
+    _HISTORIC_2: _historic_2_fields,
+}
+"""The full check of each dialect: a group's bytes (between LF and CR) -> its fields, or None
+when they are not a valid group of that dialect."""
+
+
+def _group_check(
+    fields_of: Callable[[bytes], GroupFields | None],
+) -> Callable[[bytes], TicGroup | None]:
+    """The check of a dialect that hands out a `TicGroup`, for the memo."""
+
+    def check(raw: bytes) -> TicGroup | None:
+        found = fields_of(raw)
+        return None if found is None else _new_group(*found)
+
+    return check
 
 
 _CHECKS: Final[dict[str, Callable[[bytes], TicGroup | None]]] = {
-    _STANDARD: _check_standard,
-    _HISTORIC_1: _check_historic_1,
-    _HISTORIC_2: _check_historic_2,
+    dialect: _group_check(fields_of) for dialect, fields_of in FIELDS_OF.items()
 }
 
 

@@ -37,6 +37,8 @@ class Horodate:
 
 
 _SECONDS: Final = tuple(timedelta(seconds=second) for second in range(60))
+_SECOND_OF: Final = {f"{second:02d}": _SECONDS[second] for second in range(60)}
+"""The two digits of a valid seconds field -> that many seconds."""
 _MINUTES_MAX: Final = 1024
 _minutes: dict[str, datetime] = {}
 """``SAAMMJJhhmm`` -> the start of that minute, for every minute a valid horodate was read in.
@@ -57,11 +59,9 @@ def horodate_value(raw: str) -> datetime | None:
     if minute is None:
         parsed = parse_horodate(raw)
         return None if parsed is None else parsed.value
-    seconds = raw[11:]
-    # A known minute: only the seconds are left to check (int() alone would take " 5" or "+5").
-    if seconds.isdigit() and seconds.isascii() and (second := int(seconds)) < len(_SECONDS):
-        return minute + _SECONDS[second]
-    return None
+    # A known minute: only the seconds are left to check, by one lookup.
+    second = _SECOND_OF.get(raw[11:])
+    return None if second is None else minute + second
 
 
 def parse_horodate(raw: str) -> Horodate | None:

@@ -29,15 +29,22 @@ is made only within that dialect, so the fast path accepts exactly what the gene
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import compress
 from operator import ne
 from typing import Final
 
 from ..reading import Reading
-from .decode import Entry, FrameDecoder, decode_entry, normalized_fields
-from .framing import _CHECKS, MAX_FRAME_BYTES, TicStreamParser
+from .decode import (
+    INTEGER_LABELS,
+    PART_OF,
+    Entry,
+    FrameDecoder,
+    Part,
+    decode_entry,
+    normalized_fields,
+)
+from .framing import FIELDS_OF, MAX_FRAME_BYTES, SEPARATOR, SUM_OK, TicStreamParser
 from .model import TicFrame, TicMode
 from .short_frames import complete_short_frame, is_short_frame
 
@@ -67,8 +74,12 @@ class TicReader(TicStreamParser):
     """
 
     def __init__(self, mode: TicMode | None = None) -> None:
-        super().__init__(mode)
         self._pending = bytearray()
+        """Bytes read but not framed yet: they hold no frame control byte."""
+        self._framed_bytes = 0
+        super().__init__(mode)
+        self._room = MAX_FRAME_BYTES
+        """Bytes `_pending` may hold before the frame being built is oversize."""
         self._received_at = _NOT_YET
         self._readings: list[Reading] = []
         self._decoder = FrameDecoder()
@@ -79,39 +90,58 @@ class TicReader(TicStreamParser):
         self._reference_dialect: str | None = None
         self._raws: list[bytes] = []
         self._labels: list[str] = []
+        self._stamped: frozenset[str] = frozenset()
+        self._integers: list[tuple[bytes, str, Part | None] | None] = []
+        """At each position of a reference group whose value is an integer: its bytes up to
+        the data (label and separator), its label and the part of the fields it feeds."""
         self._values: dict[str, object] = {}
         self._timestamps: dict[str, datetime | None] = {}
         self._fields = normalized_fields({}, ())
         self._entries: dict[bytes, Entry] = {}
         self._entries_dialect: str | None = None
 
+    @property
+    def bytes_received(self) -> int:
+        """Bytes read so far (those held back included)."""
+        return self._framed_bytes + len(self._pending)
+
+    @bytes_received.setter
+    def bytes_received(self, value: int) -> None:
+        self._framed_bytes = value - len(self._pending)
+
     def reset(self) -> None:
         """Forget the partial frame, what was detected and the reference frame; keep counters."""
-        super().reset()
+        self._framed_bytes += len(self._pending)
         self._pending.clear()
+        super().reset()
+        self._room = MAX_FRAME_BYTES
         self._reference_dialect = None
 
     def read(self, data: bytes, received_at: datetime) -> list[Reading]:
         """Consume `data` (any chunk of the stream); return the readings of the frames it
         completed, in order, all received at `received_at`."""
-        self.bytes_received += len(data)
-        if not data.isascii():
-            data = data.translate(_MASK_7BIT)
         pending = self._pending
         pending += data
+        # The middle of a frame: the cheapest tests first (a byte with its 8th bit set may be
+        # a masked control byte, so it is framed at once).
         if (
             ETX not in data
             and STX not in data
             and EOT not in data
-            and len(pending) + len(self._buffer) <= MAX_FRAME_BYTES
+            and len(pending) <= self._room
+            and data.isascii()
         ):
             return _NOTHING
         chunk = bytes(pending)
         pending.clear()
+        self._framed_bytes += len(chunk)
+        if not chunk.isascii():
+            chunk = chunk.translate(_MASK_7BIT)
         self._received_at = received_at
         readings: list[Reading] = []
         self._readings = readings
         self._scan(chunk)  # frames come back through _complete_frame, as readings
+        self._room = MAX_FRAME_BYTES - len(self._buffer)
         return readings
 
     def read_frame(self, frame: TicFrame, received_at: datetime) -> Reading:
@@ -157,25 +187,25 @@ class TicReader(TicStreamParser):
         entries = self._entries
         values = self._values.copy()
         timestamps = self._timestamps
-        copied_timestamps = False
-        parts: set[Callable[..., None]] = set()
+        stamped = self._stamped
+        parts: set[Part] = set()
         for index in compress(range(len(raws)), map(ne, raws, reference)):
             raw = raws[index]
-            entry = entries.get(raw) or self._new_entry(raw, dialect)
+            entry = entries.get(raw) or self._new_entry(raw, index, dialect)
             if entry is None:
                 return None
             label, value, stamp, has_horodate, part = entry
             if label != labels[index]:
-                return None
+                return None  # a label moved: a new shape
             values[label] = value
-            if has_horodate or label in timestamps:
-                if not copied_timestamps:
+            if has_horodate:
+                if label not in stamped:
+                    return None  # a horodate came
+                if timestamps is self._timestamps:
                     timestamps = timestamps.copy()
-                    copied_timestamps = True
-                if has_horodate:
-                    timestamps[label] = stamp
-                else:
-                    del timestamps[label]
+                timestamps[label] = stamp
+            elif label in stamped:
+                return None  # a horodate went
             if part is not None:
                 parts.add(part)
         fields = self._fields
@@ -189,16 +219,29 @@ class TicReader(TicStreamParser):
         self.groups_valid += len(raws)
         return fields.reading(values, timestamps, self._received_at)
 
-    def _new_entry(self, raw: bytes, dialect: str) -> Entry | None:
-        """Check and decode a group's bytes never seen before; remember them if valid."""
-        if CR in raw or LF in raw:
-            return None
-        group = _CHECKS[dialect](raw)
-        if group is None:
-            return None
-        entry = decode_entry(group.label, group.data, group.horodate)
-        if entry is None:
-            return None
+    def _new_entry(self, raw: bytes, index: int, dialect: str) -> Entry | None:
+        """Check and decode the bytes of the group at `index` never seen before; remember
+        them if valid."""
+        entry: Entry | None
+        integer = self._integers[index]
+        if (
+            integer is not None
+            and raw.startswith(integer[0])
+            and raw[-2] == integer[0][-1]
+            and (digits := raw[len(integer[0]) : -2]).isdigit()
+            and SUM_OK[dialect](raw)
+        ):
+            # The label and the shape of the reference group, with new digits: what the full
+            # check and decoding would find, without the text pattern (most moved groups).
+            _prefix, label, part = integer
+            entry = (label, int(digits), None, False, part)
+        else:
+            found = FIELDS_OF[dialect](raw)  # a stray CR or LF fails it too
+            if found is None:
+                return None
+            entry = decode_entry(*found)
+            if entry is None:
+                return None
         entries = self._entries
         if len(entries) >= self.MEMO_MAX_ENTRIES:
             entries.clear()
@@ -224,15 +267,28 @@ class TicReader(TicStreamParser):
         values = reading.values
         if len(raws) != len(labels) or len(values) != len(labels):
             return reading  # a group was rejected or did not decode, or a label came twice
-        if self._entries_dialect != self._dialect:
+        dialect = self._dialect
+        if dialect is None:  # pragma: no cover - a delivered frame locked the dialect
+            return reading
+        if self._entries_dialect != dialect:
             self._entries.clear()
-            self._entries_dialect = self._dialect
+            self._entries_dialect = dialect
         self._raws = raws
         self._labels = labels
+        self._stamped = frozenset(
+            group.label for group in frame.groups if group.horodate is not None
+        )
+        separator = chr(SEPARATOR[dialect])
+        self._integers = [
+            (f"{group.label}{separator}".encode(), group.label, PART_OF.get(group.label))
+            if group.label in INTEGER_LABELS and group.horodate is None
+            else None
+            for group in frame.groups
+        ]
         self._values = dict(values)
         self._timestamps = dict(reading.timestamps)
         self._fields = normalized_fields(values, labels)
-        self._reference_dialect = self._dialect
+        self._reference_dialect = dialect
         return reading
 
     def _last_long(self) -> TicFrame | None:
