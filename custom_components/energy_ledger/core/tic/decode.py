@@ -88,7 +88,7 @@ _DECODERS: Final[dict[str, _Decoder]] = {
 INTEGER_LABELS: Final = frozenset(label for label, decoder in _DECODERS.items() if decoder is _int)
 """Labels whose value is their data read as an unsigned decimal integer, digits only."""
 
-_DATE_LABELS: Final = frozenset(
+DATE_LABELS: Final = frozenset(
     label for label, spec in LABELS.items() if spec.kind is LabelKind.DATE
 )
 
@@ -109,7 +109,7 @@ _memo: dict[tuple[str, str, str | None], _Decoded] = {}
 
 def _decode_group(label: str, data: str, horodate: str | None) -> _Decoded:
     stamp = None if horodate is None else horodate_value(horodate)
-    if label in _DATE_LABELS:
+    if label in DATE_LABELS:
         return (stamp if stamp is not None else _INVALID), stamp
     try:
         value = _DECODERS.get(label, _text)(data)

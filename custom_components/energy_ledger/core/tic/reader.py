@@ -36,6 +36,7 @@ from typing import Final
 
 from ..reading import Reading
 from .decode import (
+    DATE_LABELS,
     INTEGER_LABELS,
     PART_OF,
     Entry,
@@ -44,8 +45,9 @@ from .decode import (
     decode_entry,
     normalized_fields,
 )
-from .framing import FIELDS_OF, MAX_FRAME_BYTES, SEPARATOR, SUM_OK, TicStreamParser
-from .model import TicFrame, TicMode
+from .framing import _STANDARD, FIELDS_OF, MAX_FRAME_BYTES, SEPARATOR, SUM_OK, TicStreamParser
+from .horodate import horodate_value
+from .model import TicFrame, TicGroup, TicMode
 from .short_frames import complete_short_frame, is_short_frame
 
 __all__ = ["RECENT_FRAMES", "TicReader"]
@@ -65,6 +67,25 @@ _NOTHING: Final[list[Reading]] = []
 """What `read` returns for a chunk that completes no frame (shared: never to be changed)."""
 
 _NOT_YET: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+HT: Final = 0x09
+_CLOCK_BYTES: Final = 16
+"""A date group's bytes after its label and separator: horodate, HT, (no data), HT, checksum."""
+
+type _Shape = tuple[bool, bytes, int, str, Part | None]
+"""How a group of the reference moves: whether it is a date (else an integer), its bytes up
+to the moving part (label and separator), their length, its label and the part of the
+normalized fields it feeds."""
+
+
+def _shape_of(group: TicGroup, separator: int) -> _Shape | None:
+    """The shape of `group` if it is an integer without horodate or a date; else None."""
+    prefix = f"{group.label}{chr(separator)}".encode()
+    if group.label in INTEGER_LABELS and group.horodate is None:
+        return False, prefix, len(prefix), group.label, PART_OF.get(group.label)
+    if group.label in DATE_LABELS and group.horodate is not None and not group.data:
+        return True, prefix, len(prefix), group.label, PART_OF.get(group.label)
+    return None
 
 
 class TicReader(TicStreamParser):
@@ -91,9 +112,10 @@ class TicReader(TicStreamParser):
         self._raws: list[bytes] = []
         self._labels: list[str] = []
         self._stamped: frozenset[str] = frozenset()
-        self._integers: list[tuple[bytes, str, Part | None] | None] = []
-        """At each position of a reference group whose value is an integer: its bytes up to
-        the data (label and separator), its label and the part of the fields it feeds."""
+        self._shapes: list[_Shape | None] = []
+        """The shape of each reference group whose moves are checked by `_entry_of_shape`."""
+        self._separator = HT
+        self._sum_ok = SUM_OK[_STANDARD]
         self._values: dict[str, object] = {}
         self._timestamps: dict[str, datetime | None] = {}
         self._fields = normalized_fields({}, ())
@@ -222,20 +244,8 @@ class TicReader(TicStreamParser):
     def _new_entry(self, raw: bytes, index: int, dialect: str) -> Entry | None:
         """Check and decode the bytes of the group at `index` never seen before; remember
         them if valid."""
-        entry: Entry | None
-        integer = self._integers[index]
-        if (
-            integer is not None
-            and raw.startswith(integer[0])
-            and raw[-2] == integer[0][-1]
-            and (digits := raw[len(integer[0]) : -2]).isdigit()
-            and SUM_OK[dialect](raw)
-        ):
-            # The label and the shape of the reference group, with new digits: what the full
-            # check and decoding would find, without the text pattern (most moved groups).
-            _prefix, label, part = integer
-            entry = (label, int(digits), None, False, part)
-        else:
+        entry = self._entry_of_shape(raw, index)
+        if entry is None:
             found = FIELDS_OF[dialect](raw)  # a stray CR or LF fails it too
             if found is None:
                 return None
@@ -247,6 +257,25 @@ class TicReader(TicStreamParser):
             entries.clear()
         entries[raw] = entry
         return entry
+
+    def _entry_of_shape(self, raw: bytes, index: int) -> Entry | None:
+        """The entry of `raw` if it keeps the shape of the reference group at `index` (same
+        label and layout, new digits or clock): what the full check and decoding would find,
+        without the text pattern. None: not that shape, or not valid."""
+        shape = self._shapes[index]
+        if shape is None or not raw.startswith(shape[1]) or not self._sum_ok(raw):
+            return None
+        is_clock, _prefix, start, label, part = shape
+        if is_clock:
+            # A date: its horodate, then two separators around empty data.
+            if len(raw) != start + _CLOCK_BYTES or raw[start + 13] != HT or raw[start + 14] != HT:
+                return None
+            stamp = horodate_value(raw[start : start + 13].decode("latin-1"))
+            return None if stamp is None else (label, stamp, stamp, True, part)
+        digits = raw[start:-2]
+        if raw[-2] != self._separator or not digits.isdigit():
+            return None
+        return label, int(digits), None, False, part
 
     def _decode(self, frame: TicFrame, body: bytes | None, received_at: datetime) -> Reading:
         """The general path: complete a short frame, decode, and take a regular long frame
@@ -278,13 +307,9 @@ class TicReader(TicStreamParser):
         self._stamped = frozenset(
             group.label for group in frame.groups if group.horodate is not None
         )
-        separator = chr(SEPARATOR[dialect])
-        self._integers = [
-            (f"{group.label}{separator}".encode(), group.label, PART_OF.get(group.label))
-            if group.label in INTEGER_LABELS and group.horodate is None
-            else None
-            for group in frame.groups
-        ]
+        self._separator = separator = SEPARATOR[dialect]
+        self._sum_ok = SUM_OK[dialect]
+        self._shapes = [_shape_of(group, separator) for group in frame.groups]
         self._values = dict(values)
         self._timestamps = dict(reading.timestamps)
         self._fields = normalized_fields(values, labels)
