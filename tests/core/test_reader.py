@@ -66,9 +66,11 @@ def counters(parser: TicStreamParser) -> tuple[int, int, int, dict[str, int], ob
     )
 
 
-def read_both(pieces: list[bytes]) -> tuple[list[Reading], TicReader, ReferenceReader]:
+def read_both(
+    pieces: list[bytes], reader: TicReader | None = None
+) -> tuple[list[Reading], TicReader, ReferenceReader]:
     """Feed the same chunks to both; return the reader's readings after checking they match."""
-    reader, reference = TicReader(), ReferenceReader()
+    reader, reference = reader or TicReader(), ReferenceReader()
     got: list[Reading] = []
     for index, piece in enumerate(pieces):
         at = START.replace(second=index % 60)
@@ -228,3 +230,109 @@ def test_recent_frames_are_the_last_frames_as_sent() -> None:
     recent = reader.recent_frames()
     assert len(recent) == RECENT_FRAMES
     assert [frame.groups[1].data for frame in recent] == [f"{power:05d}" for power in range(5, 10)]
+
+
+def standard(*groups: tuple[str, str, str | None]) -> bytes:
+    return encode_frame(encode_standard_group(*group) for group in groups)
+
+
+def historic(*groups: tuple[str, str]) -> bytes:
+    return encode_frame(encode_historic_group(*group) for group in groups)
+
+
+ADSC = ("ADSC", "041876097466", None)
+CLOCK = "H260115120000"
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        pytest.param(
+            [
+                standard(ADSC, ("SMAXSN", "05000", CLOCK)),
+                standard(ADSC, ("SMAXSN", "05100", None)),
+                standard(ADSC, ("SMAXSN", "05200", CLOCK)),
+                standard(ADSC, ("SMAXSN", "05300", CLOCK)),
+            ],
+            id="a horodate goes and comes back",
+        ),
+        pytest.param(
+            [
+                standard(ADSC, ("DATE", "", CLOCK)),
+                standard(ADSC, ("DATE", "", "H261315120000")),  # month 13: no clock
+                standard(ADSC, ("DATE", "", "H260115120001")),
+                standard(ADSC, ("DATE", "X", "H260115120002")),  # data where there is none
+                standard(ADSC, ("DATE", "", " 00000000000")),
+            ],
+            id="dates that are not valid clocks",
+        ),
+        pytest.param(
+            [
+                standard(ADSC, ("EAST", "000001000", None)),
+                standard(ADSC, ("EAST", "00000100A", None)),  # valid group, not an integer
+                standard(ADSC, ("EAST", "000001002", None)),
+                standard(ADSC, ("EASF01", "000001003", None)),  # another label in its place
+                standard(("EASF01", "000001004", None), ADSC),  # labels swapped
+            ],
+            id="integers that move out of shape",
+        ),
+        pytest.param(
+            [
+                historic(("ADIR1", "031"), ("ADCO", "021963000001"), ("IINST1", "031")),
+                historic(("ADCO", "021963000001"), ("BASE", "000000100"), ("PAPP", "00540")),
+                historic(("ADIR1", "032"), ("ADCO", "021963000001"), ("IINST1", "032")),
+                historic(("ADCO", "021963000001"), ("BASE", "000000101"), ("PAPP", "00550")),
+            ],
+            id="a short frame before any long frame",
+        ),
+        pytest.param(
+            [
+                historic(("ADCO", "021961000001"), ("PAPP", "00100"), ("PAPP", "00200")),
+                historic(("ADCO", "021961000001"), ("PAPP", "00110"), ("PAPP", "00200")),
+            ],
+            id="a label sent twice",
+        ),
+    ],
+)
+def test_frames_that_change_shape_read_like_the_three_steps(frames: list[bytes]) -> None:
+    """Each frame alone, then the whole stream at once: equal readings and counters."""
+    read_both(frames)
+    read_both([b"".join(frames)])
+
+
+def test_a_small_memo_forgets_and_reads_the_same() -> None:
+    """Once the remembered groups exceed the bound they are forgotten, and found again."""
+    model = MeterModel("standard", phases=3, seed=2, start=START)
+    reader = TicReader()
+    reader.MEMO_MAX_ENTRIES = 8
+    readings, _, _ = read_both(list(model.frames(7.0, 60)), reader)
+    assert len(readings) == 60
+
+
+def test_reset_drops_the_partial_frame_and_keeps_the_counters() -> None:
+    """After a reconnection the half frame read before is not glued to the next bytes."""
+    frame = historic(("ADCO", "021961000001"), ("BASE", "000000100"), ("PAPP", "00540"))
+    reader = TicReader()
+    assert len(reader.read(frame + frame[:20], START)) == 1
+    reader.reset()
+    assert reader.bytes_received == 2 * len(frame) - (len(frame) - 20)
+    assert reader.mode is None  # detected again from the next frame
+    readings = reader.read(frame[20:] + frame, START)
+    assert [reading.import_energy_wh for reading in readings] == [100]
+    assert reader.frames_valid == 2
+    assert reader.bytes_received == 3 * len(frame)
+
+
+def test_the_frame_detection_found_starts_the_stream() -> None:
+    """The frame read while detecting is decoded in the stream: a short frame read next is
+    completed by it."""
+    long_frame = historic(
+        ("ADCO", "021963000001"), ("BASE", "000000100"), ("PTEC", "TH.."), ("PAPP", "00540")
+    )
+    detected = TicStreamParser().feed(long_frame)[0]
+    reader = TicReader()
+    assert reader.read_frame(detected, START).import_energy_wh == 100
+    short = historic(("ADIR1", "031"), ("ADCO", "021963000001"), ("IINST1", "031"))
+    (reading,) = reader.read(short, START)
+    assert reading.import_energy_wh == 100
+    assert reading.values["ADIR1"] == 31
