@@ -23,14 +23,18 @@ Streams:
 
 Contestants:
 
-- ``energy_ledger``: `TicStreamParser` alone, and followed by a `FrameDecoder` (typed decoding
-  into a `Reading` of every frame, as the integration runs them: ``energy_ledger+decode``);
+- ``energy_ledger``: `TicReader`, what the integration runs: framing, checksums, short-frame
+  completion and typed decoding into a `Reading` of every frame (horodates, STGE, registers,
+  normalized fields);
+- ``framing alone``: `TicStreamParser`, frames of checksum-valid groups, nothing decoded (the
+  reader's general path, taken by frames that change shape);
 - ``pyteleinfo``: pyteleinfo 0.4.0 ``teleinfo.decode`` (historic frames only: it rejects real
   standard frames, whose data contain spaces), fed the STX...ETX frames found in the stream;
 - ``naive``: split the frame into lines on CR/LF, split each group on the separator, sum the
   checksum, int() the value when it is all digits; no EOT, no resync, no masking, no horodates.
 
-Ratios: energy_ledger vs pyteleinfo on historic frames, vs naive on standard three-phase frames.
+Ratios: energy_ledger (and framing alone, for reference) vs pyteleinfo on historic frames, vs
+naive on standard three-phase frames.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ CAPTURES = REPO_ROOT.parent / "shared" / "tic-captures"
 sys.path.insert(0, str(REPO_ROOT))
 
 from custom_components.energy_ledger.core.tic import framing  # noqa: E402
-from custom_components.energy_ledger.core.tic.decode import FrameDecoder, clear_memo  # noqa: E402
+from custom_components.energy_ledger.core.tic.decode import clear_memo  # noqa: E402
 from custom_components.energy_ledger.core.tic.encode import (  # noqa: E402
     encode_frame,
     encode_historic_group,
@@ -212,33 +216,14 @@ class OursParser:
         return len(self.parser.feed(data))
 
 
-class OursDecoded:
-    """TicStreamParser followed by typed decoding into a Reading, as the integration runs them."""
-
-    def __init__(self) -> None:
-        self.parse = TicStreamParser().feed
-        self.decode = FrameDecoder().decode
-        # decode.py memoizes decoded groups module-wide: empty it before each run, or the
-        # replayed realistic stream would find every value decoded by the previous run.
-        clear_memo()
-
-    def feed(self, data: bytes) -> int:
-        # Most chunks complete no frame: only the parser's own call is paid for them, as with
-        # OursParser, so that the difference between the two is the decoding alone.
-        frames = self.parse(data)
-        if frames:
-            decode = self.decode
-            for frame in frames:
-                decode(frame, RECEIVED_AT)
-        return len(frames)
-
-
 class OursReader:
-    """TicReader: framing, short-frame completion and typed decoding fused, as the integration
-    runs them (one Reading per frame)."""
+    """TicReader: framing, short-frame completion and typed decoding into a Reading of every
+    frame, as the integration runs them."""
 
     def __init__(self) -> None:
         self.read = TicReader().read
+        # decode.py memoizes decoded groups and clock minutes module-wide: empty them before
+        # each run, or the replayed stream would find every value decoded by the previous run.
         clear_memo()
 
     def feed(self, data: bytes) -> int:
@@ -406,11 +391,10 @@ def run(frames_count: int, chunk: int, repeat: int) -> dict[str, Any]:
     for (mode, kind), frames in datasets.items():
         chunks = chunked(frames, chunk)
         historic = mode == "historic"
-        contestants: dict[str, Callable[[], Feeder]] = {"energy_ledger": OursParser}
-        contestants["energy_ledger+decode"] = OursDecoded
-        contestants["energy_ledger reader"] = OursReader
+        contestants: dict[str, Callable[[], Feeder]] = {"energy_ledger": OursReader}
+        contestants["framing alone"] = OursParser
         if kind == "realistic":
-            contestants["energy_ledger (no memo)"] = lambda: OursParser(NoMemoParser())
+            contestants["framing (no memo)"] = lambda: OursParser(NoMemoParser())
         if historic and PYTELEINFO is not None:
             contestants["pyteleinfo"] = Pyteleinfo
         contestants["naive"] = partial(Naive, historic)
@@ -425,11 +409,7 @@ def run(frames_count: int, chunk: int, repeat: int) -> dict[str, Any]:
                     "frame_bytes": round(sum(map(len, frames)) / len(frames)),
                     "frames_per_s": round(len(frames) / seconds),
                     "us_per_frame": round(seconds / len(frames) * 1e6, 2),
-                    "memo_hit_rate": (
-                        round(hit_rate, 3)
-                        if name.startswith("energy_ledger") and "no memo" not in name
-                        else None
-                    ),
+                    "memo_hit_rate": round(hit_rate, 3) if name == "framing alone" else None,
                 }
             )
         if not historic and PYTELEINFO is not None:
@@ -466,7 +446,7 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     }
     found = []
     for (mode, stream, name), value in speed.items():
-        if not name.startswith("energy_ledger"):
+        if name not in {"energy_ledger", "framing alone"}:
             continue
         baseline = "pyteleinfo" if mode == "historic" else "naive"
         target = 5.0 if mode == "historic" else 2.0

@@ -19,7 +19,7 @@ from operator import is_not
 from typing import Any, Final
 
 from ..reading import Reading, build_reading
-from .horodate import horodate_value
+from .horodate import clear_minutes, horodate_value
 from .labels import IMPORT_REGISTER_LABELS, LABELS, LabelKind
 from .model import TicFrame, TicGroup, TicMode
 from .stge import (
@@ -150,8 +150,9 @@ def normalized_fields(values: Mapping[str, object], sent: Container[str]) -> _No
 
 
 def clear_memo() -> None:
-    """Forget memoized groups (for benchmarks that want a cold decoder)."""
+    """Forget memoized groups and clock minutes (for benchmarks that want a cold decoder)."""
     _memo.clear()
+    clear_minutes()
 
 
 def _int_or_none(value: object) -> int | None:

@@ -50,6 +50,11 @@ the cache is emptied when it holds more than `_MINUTES_MAX` of them.
 """
 
 
+def clear_minutes() -> None:
+    """Forget the minutes seen (for benchmarks that want a cold decoder)."""
+    _minutes.clear()
+
+
 def horodate_value(raw: str) -> datetime | None:
     """``parse_horodate(raw).value``, or None where `parse_horodate` gives None. Never raises.
 
