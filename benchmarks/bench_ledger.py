@@ -11,8 +11,8 @@ capture in ``../shared/tic-captures`` with the moving values changed on every fr
 readings and an hour every ~2770: their cost (Decimal arithmetic, the hour handed over) is spread
 over the readings as it is in real life.
 
-- ``parse``: `TicStreamParser` + `FrameDecoder` on the byte stream in 64-byte reads, per frame
-  (what the integration runs for each frame);
+- ``parse``: `TicReader` on the byte stream in 64-byte reads, per frame (what the integration
+  runs for each frame: framing, checksums, typed decoding);
 - ``ledger, changed values``: a `LedgerBook` (Tempo plan, the ten EASF registers, SINSTS as the
   consumption power) fed what Home Assistant would give it: a register or the power only when its
   value changed, the period (resolved from LTARF) when it changed;
@@ -30,7 +30,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -48,8 +48,8 @@ from custom_components.energy_ledger.core.tariff import (  # noqa: E402
     PlanKind,
     PricePlan,
 )
-from custom_components.energy_ledger.core.tic.decode import FrameDecoder, clear_memo  # noqa: E402
-from custom_components.energy_ledger.core.tic.framing import TicStreamParser  # noqa: E402
+from custom_components.energy_ledger.core.tic.decode import clear_memo  # noqa: E402
+from custom_components.energy_ledger.core.tic.reader import TicReader  # noqa: E402
 
 INTERVAL = timedelta(seconds=1.3)
 
@@ -57,12 +57,14 @@ INTERVAL = timedelta(seconds=1.3)
 def parse(chunks: list[bytes]) -> list[Reading]:
     """Frame and decode the stream, one reading every `INTERVAL`."""
     clear_memo()
-    parser, decoder = TicStreamParser(), FrameDecoder()
     readings: list[Reading] = []
-    append, decode = readings.append, decoder.decode
+
+    def clock() -> datetime:
+        return RECEIVED_AT + INTERVAL * len(readings)
+
+    read = TicReader().read
     for chunk in chunks:
-        for frame in parser.feed(chunk):
-            append(decode(frame, RECEIVED_AT + INTERVAL * len(readings)))
+        readings += read(chunk, clock)
     return readings
 
 

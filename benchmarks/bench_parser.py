@@ -216,6 +216,10 @@ class OursParser:
         return len(self.parser.feed(data))
 
 
+def received_at() -> datetime:
+    return RECEIVED_AT
+
+
 class OursReader:
     """TicReader: framing, short-frame completion and typed decoding into a Reading of every
     frame, as the integration runs them."""
@@ -227,7 +231,7 @@ class OursReader:
         clear_memo()
 
     def feed(self, data: bytes) -> int:
-        return len(self.read(data, RECEIVED_AT))
+        return len(self.read(data, received_at))
 
 
 class NoMemoParser(TicStreamParser):

@@ -12,7 +12,6 @@ registers exactly.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,14 +22,8 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_BAUDRATE, CONF_MIN_WRITE_INTERVAL, CONF_PORT, DEFAULT_MIN_WRITE_INTERVAL
 from .core.reading import Reading
-from .core.tic import TicFrame
-from .core.tic.decode import FrameDecoder
-from .core.tic.short_frames import complete_short_frame, is_short_frame
 from .repairs import PORT_UNAVAILABLE_MINUTES, clear_port_unavailable, raise_port_unavailable
 from .sources.tic_serial import TicSerialSource
-
-RECENT_FRAMES = 5
-"""Frames kept for diagnostics."""
 
 type UpdateListener = Callable[[bool], None]
 """Called with `flush=True` at the end of each hour, False on every new reading."""
@@ -38,7 +31,7 @@ type LabelsListener = Callable[[frozenset[str]], None]
 
 
 class TicCoordinator:
-    """Receives frames from the source, decodes them and tells entities."""
+    """Receives the readings of the source's frames and tells entities."""
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         self.hass = hass
@@ -46,12 +39,12 @@ class TicCoordinator:
         self.source = TicSerialSource(
             entry.data[CONF_PORT],
             baudrate_hint=entry.data.get(CONF_BAUDRATE),
-            on_frame=self.handle_frame,
+            on_reading=self.handle_reading,
             on_connection=self.handle_connection,
+            clock=dt_util.utcnow,
         )
         self.reading: Reading | None = None
         self.labels: frozenset[str] = frozenset()
-        self.recent_frames: deque[TicFrame] = deque(maxlen=RECENT_FRAMES)
         self.frames_received = 0
         self.meter_clock_drift: float | None = None
         self.connected = False
@@ -59,8 +52,6 @@ class TicCoordinator:
         self._listeners: list[UpdateListener] = []
         self._labels_listeners: list[LabelsListener] = []
         self._unsub_hourly: CALLBACK_TYPE | None = None
-        self._last_long_frame: TicFrame | None = None
-        self._decoder = FrameDecoder()
         self._unsub_port_issue: CALLBACK_TYPE | None = None
 
     @property
@@ -111,17 +102,11 @@ class TicCoordinator:
         return lambda: self._labels_listeners.remove(listener)
 
     @callback
-    def handle_frame(self, frame: TicFrame) -> None:
-        """Decode a frame from the source and notify entities."""
-        now = dt_util.utcnow()
-        if not is_short_frame(frame):
-            self._last_long_frame = frame
-        elif self._last_long_frame is not None:
-            frame = complete_short_frame(frame, self._last_long_frame)
-        reading = self._decoder.decode(frame, now)
+    def handle_reading(self, reading: Reading) -> None:
+        """Keep the reading of a frame from the source and notify entities."""
+        now = reading.received_at  # the source's clock: Home Assistant's
         self.reading = reading
         self.frames_received += 1
-        self.recent_frames.append(frame)
         if reading.meter_clock is not None:
             self.meter_clock_drift = (reading.meter_clock - now).total_seconds()
         if new_labels := frozenset(reading.values) - self.labels:

@@ -59,7 +59,8 @@ async def async_get_config_entry_diagnostics(
         return {"entry": {"options": dict(entry.options)}, **runtime.coordinator.diagnostics()}
     coordinator = runtime.coordinator
     source = coordinator.source
-    parser = source.parser
+    reader = source.reader
+    recent_frames = reader.recent_frames()
     return {
         "entry": {
             "data": {
@@ -74,14 +75,13 @@ async def async_get_config_entry_diagnostics(
             "baudrate": source.baudrate,
             "reconnects": source.reconnects,
             "last_error": source.last_error,
-            "bytes_received": parser.bytes_received,
-            "groups_valid": parser.groups_valid,
-            "frames_valid": parser.frames_valid,
-            "rejected_groups": dict(parser.rejected),
+            "bytes_received": reader.bytes_received,
+            "groups_valid": reader.groups_valid,
+            "frames_valid": reader.frames_valid,
+            "rejected_groups": dict(reader.rejected),
         },
-        "meter": _meter_profile(
-            coordinator.recent_frames[-1] if coordinator.recent_frames else None
-        ),
+        # An overload bulletin (short frame) lacks the tariff option: profile a long frame.
+        "meter": _meter_profile(reader.last_long_frame()),
         "frames_received": coordinator.frames_received,
         "labels": sorted(coordinator.labels),
         "meter_clock_drift_s": coordinator.meter_clock_drift,
@@ -90,7 +90,7 @@ async def async_get_config_entry_diagnostics(
                 group.label: REDACTED if group.label in PERSONAL_LABELS else group.data
                 for group in frame.groups
             }
-            for frame in coordinator.recent_frames
+            for frame in recent_frames
         ],
     }
 

@@ -228,7 +228,7 @@ def _rejected(reason: str) -> Callable[[TicFeed], int | None]:
     def value(coordinator: TicFeed) -> int | None:
         if not isinstance(coordinator, TicCoordinator):  # pragma: no cover - serial only
             return None
-        return coordinator.source.parser.rejected.get(reason, 0)
+        return coordinator.source.reader.rejected.get(reason, 0)
 
     return value
 

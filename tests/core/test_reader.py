@@ -34,6 +34,10 @@ from tools.tic_simulator import MeterModel, corrupt, interrupt
 START = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the spring clock change is in this stream
 
 
+def clock() -> datetime:
+    return START
+
+
 class ReferenceReader:
     """The three steps `TicReader` fuses, one after the other."""
 
@@ -74,7 +78,7 @@ def read_both(
     got: list[Reading] = []
     for index, piece in enumerate(pieces):
         at = START.replace(second=index % 60)
-        readings = reader.read(piece, at)
+        readings = reader.read(piece, lambda at=at: at)
         assert readings == reference.read(piece, at)
         got += readings
         assert counters(reader) == counters(reference.parser)
@@ -168,7 +172,7 @@ def test_regular_frames_take_the_fast_path() -> None:
 
     reader = TicReader()
     stream = b"".join(frame(1000 + step, 500 + 10 * step) for step in range(5))
-    readings = reader.read(stream, START)
+    readings = reader.read(stream, clock)
     built = TicStreamParser._complete_frame
     calls = 0
 
@@ -179,7 +183,7 @@ def test_regular_frames_take_the_fast_path() -> None:
 
     TicStreamParser._complete_frame = counting  # type: ignore[method-assign]
     try:
-        more = reader.read(frame(1010, 900), START)
+        more = reader.read(frame(1010, 900), clock)
     finally:
         TicStreamParser._complete_frame = built  # type: ignore[method-assign]
     assert calls == 0
@@ -208,7 +212,7 @@ def test_short_frames_are_completed_by_the_last_long_frame() -> None:
         )
 
     reader = TicReader(TicMode.HISTORIC)
-    readings = reader.read(long_frame(7) + long_frame(8) + long_frame(9) + short, START)
+    readings = reader.read(long_frame(7) + long_frame(8) + long_frame(9) + short, clock)
     assert [r.import_energy_wh for r in readings] == [7, 8, 9, 9]
     assert readings[-1].values["IINST1"] == 62
     assert readings[-1].values["PAPP"] == 1000
@@ -226,7 +230,7 @@ def test_recent_frames_are_the_last_frames_as_sent() -> None:
         )
         for power in range(10)
     ]
-    reader.read(b"".join(frames), START)
+    reader.read(b"".join(frames), clock)
     recent = reader.recent_frames()
     assert len(recent) == RECENT_FRAMES
     assert [frame.groups[1].data for frame in recent] == [f"{power:05d}" for power in range(5, 10)]
@@ -313,11 +317,11 @@ def test_reset_drops_the_partial_frame_and_keeps_the_counters() -> None:
     """After a reconnection the half frame read before is not glued to the next bytes."""
     frame = historic(("ADCO", "021961000001"), ("BASE", "000000100"), ("PAPP", "00540"))
     reader = TicReader()
-    assert len(reader.read(frame + frame[:20], START)) == 1
+    assert len(reader.read(frame + frame[:20], clock)) == 1
     reader.reset()
     assert reader.bytes_received == 2 * len(frame) - (len(frame) - 20)
     assert reader.mode is None  # detected again from the next frame
-    readings = reader.read(frame[20:] + frame, START)
+    readings = reader.read(frame[20:] + frame, clock)
     assert [reading.import_energy_wh for reading in readings] == [100]
     assert reader.frames_valid == 2
     assert reader.bytes_received == 3 * len(frame)
@@ -331,8 +335,8 @@ def test_the_frame_detection_found_starts_the_stream() -> None:
     )
     detected = TicStreamParser().feed(long_frame)[0]
     reader = TicReader()
-    assert reader.read_frame(detected, START).import_energy_wh == 100
+    assert reader.read_frame(detected, clock).import_energy_wh == 100
     short = historic(("ADIR1", "031"), ("ADCO", "021963000001"), ("IINST1", "031"))
-    (reading,) = reader.read(short, START)
+    (reading,) = reader.read(short, clock)
     assert reading.import_energy_wh == 100
     assert reading.values["ADIR1"] == 31

@@ -1,9 +1,9 @@
 """Hours of a simulated meter through Home Assistant: few state writes, exact hourly statistics.
 
 Frames come from the simulator at the real three-phase pace (one every 1.3 s) with the clock
-frozen and moved by the test, so hours of meter time take seconds. They enter at the
-coordinator, the point where the serial source hands them over (the source itself is covered on
-a real pseudo-terminal in test_tic_end_to_end.py).
+frozen and moved by the test, so hours of meter time take seconds. Their bytes go through the
+serial source's reader into the coordinator, as the source does with what the port delivers
+(the source itself is covered on a real pseudo-terminal in test_tic_end_to_end.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from homeassistant.components.recorder.statistics import statistics_during_perio
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
 )
 
-from custom_components.energy_ledger.core.tic import TicStreamParser
 from tools.tic_simulator import MeterModel
 
 from .test_tic_end_to_end import setup_meter
@@ -43,7 +43,7 @@ async def test_hours_of_frames_write_little_and_hourly_sums_are_exact(
     entry = await setup_meter(hass, "/nonexistent/ttyTIC")
     coordinator = entry.runtime_data.coordinator
     coordinator.handle_connection(True)
-    parser = TicStreamParser()
+    reader = coordinator.source.reader
 
     writes = 0
 
@@ -68,8 +68,8 @@ async def test_hours_of_frames_write_little_and_hourly_sums_are_exact(
     end = START + timedelta(hours=HOURS)
     next_flush = START.replace(minute=59, second=59)
     while now < end:
-        for frame in parser.feed(model.frame_at(now)):
-            coordinator.handle_frame(frame)
+        for reading in reader.read(model.frame_at(now), dt_util.utcnow):
+            coordinator.handle_reading(reading)
             frames += 1
         if first_registers is None:
             first_registers = model.registers()

@@ -25,6 +25,7 @@ from custom_components.energy_ledger.core.tic.encode import (
     encode_historic_group,
     encode_standard_group,
 )
+from custom_components.energy_ledger.diagnostics import async_get_config_entry_diagnostics
 
 from .conftest import STANDARD_TRI, MeterFeed, TicLine, one_frame
 
@@ -224,7 +225,7 @@ async def test_historic_three_phase_overload_keeps_other_values(
     )
     feed = MeterFeed(tic_line, long_frame)
     try:
-        await setup_meter(hass, tic_line.port, **{CONF_MIN_WRITE_INTERVAL: 0})
+        entry = await setup_meter(hass, tic_line.port, **{CONF_MIN_WRITE_INTERVAL: 0})
         await wait_for(lambda: state_of(hass, "sensor", "base") == "1181.243")
         feed.frame = short_frame
         await wait_for(lambda: state_of(hass, "sensor", "adir1") == "31")
@@ -234,6 +235,14 @@ async def test_historic_three_phase_overload_keeps_other_values(
         assert state_of(hass, "sensor", "tariff_period") == "base"
         assert state_of(hass, "binary_sensor", "phase_1_present") == STATE_OFF
         assert state_of(hass, "binary_sensor", "phase_2_present") == STATE_ON
+        # Diagnostics show the bulletins as sent, and still profile the meter by a long frame.
+        diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+        assert "ADIR1" in diagnostics["recent_frames"][-1]
+        assert diagnostics["meter"] == {
+            "three_phase": True,
+            "producer": False,
+            "tariff_option": "BASE",
+        }
     finally:
         await feed.stop()
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+from datetime import UTC, datetime
 
 import pytest
 import serialx
 
-from custom_components.energy_ledger.core.tic import TicFrame
+from custom_components.energy_ledger.core.reading import Reading
 from custom_components.energy_ledger.sources import tic_serial
 from custom_components.energy_ledger.sources.tic_serial import (
     TicPortError,
@@ -31,20 +32,22 @@ async def test_line_noise_then_recovery_logs_once_each_way(
     """
     monkeypatch.setattr(tic_serial, "SILENCE_BEFORE_REDETECT", 0.6)
     monkeypatch.setattr(tic_serial, "BACKOFF_START", 0.1)
-    frames: list[TicFrame] = []
+    readings: list[Reading] = []
     links: list[bool] = []
+    received_at = datetime(2026, 1, 14, 5, 0, tzinfo=UTC)
     source = TicSerialSource(
         tic_line.port,
         baudrate_hint=9600,
-        on_frame=frames.append,
+        on_reading=readings.append,
         on_connection=links.append,
+        clock=lambda: received_at,
     )
     valid = one_frame(STANDARD_TRI.read_bytes())
     feed = MeterFeed(tic_line, valid)
     task = asyncio.get_running_loop().create_task(source.run())
     try:
         with caplog.at_level(logging.INFO, logger=tic_serial.__name__):
-            await wait_for(lambda: len(frames) >= 2)
+            await wait_for(lambda: len(readings) >= 2)
             feed.frame = b"\x02\nSINSTS\t02700\tX\r\x03"  # checksum wrong: a noisy wire
             await wait_for(lambda: links == [True, False])
             await asyncio.sleep(3.5)  # longer than a detection round: it fails, one warning
@@ -58,7 +61,8 @@ async def test_line_noise_then_recovery_logs_once_each_way(
     records = [r for r in caplog.records if r.name == tic_serial.__name__]
     assert [r.levelno for r in records] == [logging.WARNING, logging.INFO]
     assert tic_line.port not in records[0].getMessage()
-    assert source.parser.rejected["checksum"] >= 1
+    assert source.reader.rejected["checksum"] >= 1
+    assert {reading.received_at for reading in readings} == {received_at}  # the given clock
     assert source.reconnects >= 2
 
 

@@ -3,7 +3,9 @@
 The source opens the port natively in asyncio (no executor, no blocking open), detects mode and
 baud from the data itself, then reads forever: an unplugged dongle or a dropped bridge is reported
 once, retried with a capped backoff and reported once more when it is back. It knows nothing of
-Home Assistant: it hands validated frames and connection changes to callbacks.
+Home Assistant: a `TicReader` turns the bytes into Readings (short frames completed), which it
+hands to a callback with the connection changes; the time they were received comes from the
+clock its owner gives it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import serialx
 
+from ..core.reading import Reading
 from ..core.tic import TicFrame, TicMode, TicStreamParser
+from ..core.tic.reader import TicReader
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -136,15 +141,17 @@ async def detect(port: str, baudrates: Sequence[int] = BAUDRATES) -> Detection:
         return detection
 
 
-type FrameCallback = Callable[[TicFrame], None]
+type ReadingCallback = Callable[[Reading], None]
 type ConnectionCallback = Callable[[bool], None]
+type Clock = Callable[[], datetime]
 
 
 class TicSerialSource:
     """Keeps one TIC port read, whatever happens to the dongle, until `run()` is cancelled.
 
-    Callbacks run in the event loop: `on_frame(frame)` for every frame,
-    `on_connection(connected)` when the port is opened and a frame was read, or lost.
+    Callbacks run in the event loop: `on_reading(reading)` for every frame, received at
+    `clock()` (timezone-aware), `on_connection(connected)` when the port is opened and a frame
+    was read, or lost.
     """
 
     def __init__(
@@ -152,17 +159,19 @@ class TicSerialSource:
         port: str,
         *,
         baudrate_hint: int | None,
-        on_frame: FrameCallback,
+        on_reading: ReadingCallback,
         on_connection: ConnectionCallback,
+        clock: Clock,
     ) -> None:
         self.port = port
         self.baudrate: int | None = baudrate_hint
         self.mode: TicMode | None = None
-        self.parser = TicStreamParser()
+        self.reader = TicReader()
         self.reconnects = 0
         self.last_error: str | None = None
-        self._on_frame = on_frame
+        self._on_reading = on_reading
         self._on_connection = on_connection
+        self._clock = clock
         self._connected = False
 
     @property
@@ -187,15 +196,15 @@ class TicSerialSource:
         lost_logged = False
         while True:
             try:
-                async with detected_port(self.port, self._baud_order()) as (detection, reader):
+                async with detected_port(self.port, self._baud_order()) as (detection, stream):
                     self.baudrate, self.mode = detection.baudrate, detection.mode
                     if lost_logged:
                         _LOGGER.info("TIC port is back (%s, %d baud)", self.mode, self.baudrate)
                     lost_logged = False
                     backoff = BACKOFF_START
                     self._set_connected(True)
-                    self._on_frame(detection.frame)
-                    await self._read_until_silent(reader)
+                    self._on_reading(self.reader.read_frame(detection.frame, self._clock()))
+                    await self._read_until_silent(stream)
                 self.last_error = f"no valid frame for {SILENCE_BEFORE_REDETECT:.0f} s"
             except (TicPortError, NoTicDataError) as err:
                 self.last_error = str(err)
@@ -213,20 +222,20 @@ class TicSerialSource:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
 
-    async def _read_until_silent(self, reader: asyncio.StreamReader) -> None:
+    async def _read_until_silent(self, stream: asyncio.StreamReader) -> None:
         """Read frames; return when no valid frame came for a while (baud or mode changed)."""
-        self.parser.reset()
+        self.reader.reset()
         last_frame = time.monotonic()
         while True:
             try:
-                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), SILENCE_BEFORE_REDETECT)
+                chunk = await asyncio.wait_for(stream.read(READ_CHUNK), SILENCE_BEFORE_REDETECT)
             except TimeoutError:
                 return
             if not chunk:
                 raise TicPortError("cannot_open", "port closed")
             now = time.monotonic()
-            for frame in self.parser.feed(chunk):
+            for reading in self.reader.read(chunk, self._clock):
                 last_frame = now
-                self._on_frame(frame)
+                self._on_reading(reading)
             if now - last_frame > SILENCE_BEFORE_REDETECT:
                 return

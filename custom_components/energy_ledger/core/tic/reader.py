@@ -29,6 +29,7 @@ is made only within that dialect, so the fast path accepts exactly what the gene
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import compress
 from operator import ne
@@ -139,9 +140,10 @@ class TicReader(TicStreamParser):
         self._room = MAX_FRAME_BYTES
         self._reference_dialect = None
 
-    def read(self, data: bytes, received_at: datetime) -> list[Reading]:
+    def read(self, data: bytes, clock: Callable[[], datetime]) -> list[Reading]:
         """Consume `data` (any chunk of the stream); return the readings of the frames it
-        completed, in order, all received at `received_at`."""
+        completed, in order. They are received at `clock()`, asked only when a frame may have
+        ended (not for every chunk in the middle of one)."""
         pending = self._pending
         pending += data
         # The middle of a frame: the cheapest tests first (a byte with its 8th bit set may be
@@ -159,7 +161,7 @@ class TicReader(TicStreamParser):
         self._framed_bytes += len(chunk)
         if not chunk.isascii():
             chunk = chunk.translate(_MASK_7BIT)
-        self._received_at = received_at
+        self._received_at = clock()
         readings: list[Reading] = []
         self._readings = readings
         self._scan(chunk)  # frames come back through _complete_frame, as readings
@@ -281,7 +283,7 @@ class TicReader(TicStreamParser):
         """The general path: complete a short frame, decode, and take a regular long frame
         whose groups are all valid and decodable as the new reference."""
         if is_short_frame(frame):
-            last_long = self._last_long()
+            last_long = self.last_long_frame()
             if last_long is not None:
                 frame = complete_short_frame(frame, last_long)
             return self._decoder.decode(frame, received_at)
@@ -316,8 +318,9 @@ class TicReader(TicStreamParser):
         self._reference_dialect = dialect
         return reading
 
-    def _last_long(self) -> TicFrame | None:
-        """The last long frame, framed again if it came by the fast path."""
+    def last_long_frame(self) -> TicFrame | None:
+        """The last frame that was not a short frame (what completes short frames, and tells
+        what the meter is in diagnostics), framed again if it came by the fast path."""
         if self._last_long_frame is None and self._last_long_body is not None:
             parser = TicStreamParser(self.mode)
             parser._dialect = self._dialect  # the same framing, same dialect
