@@ -232,6 +232,9 @@ def _historic_2_fields(raw: bytes) -> GroupFields | None:
     return _historic_fields(raw) if _historic_2_sum_ok(raw) else None
 
 
+STANDARD_DIALECT: Final = _STANDARD
+"""The key of the standard dialect in `FIELDS_OF`, `SUM_OK` and `SEPARATOR`."""
+
 SUM_OK: Final[dict[str, Callable[[bytes], bool]]] = {
     _STANDARD: _standard_sum_ok,
     _HISTORIC_1: _historic_1_sum_ok,

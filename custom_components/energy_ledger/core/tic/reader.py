@@ -2,7 +2,7 @@
 
 `TicReader` does what `TicStreamParser`, short-frame completion and a `FrameDecoder` do one
 after the other, with the very same results and counters, at a fraction of the cost on a live
-meter. Two things make the difference:
+meter. Three things make the difference:
 
 - **Chunks wait for a frame control byte.** A chunk is only appended until one holds a STX,
   ETX or EOT (or enough bytes pile up to drop an oversize frame), then everything gathered is
@@ -15,6 +15,11 @@ meter. Two things make the difference:
   validated, decoded and remembered once per distinct bytes (`Entry`), and only the
   normalized fields its label feeds are worked out again. No `TicGroup` or `TicFrame` is
   built for such a frame.
+- **A moved group is checked against its own past.** Most groups that move are integers (an
+  index, a power) or the meter clock, at the place they had, with the same label and layout:
+  the new bytes are checked to keep that label, separators and a checksum that holds, with
+  digits (or a valid horodate) where the value goes, which is what the text pattern and the
+  decoding would find, for a third of their cost (`_entry_of_shape`).
 
 Anything else takes the general path, group by group: the first frame, a frame whose length
 or labels changed, a group that fails its checksum, holds a stray CR or LF, or whose data do
@@ -46,7 +51,14 @@ from .decode import (
     decode_entry,
     normalized_fields,
 )
-from .framing import _STANDARD, FIELDS_OF, MAX_FRAME_BYTES, SEPARATOR, SUM_OK, TicStreamParser
+from .framing import (
+    FIELDS_OF,
+    MAX_FRAME_BYTES,
+    SEPARATOR,
+    STANDARD_DIALECT,
+    SUM_OK,
+    TicStreamParser,
+)
 from .horodate import horodate_value
 from .model import TicFrame, TicGroup, TicMode
 from .short_frames import complete_short_frame, is_short_frame
@@ -56,20 +68,17 @@ __all__ = ["RECENT_FRAMES", "TicReader"]
 STX: Final = 0x02
 ETX: Final = 0x03
 EOT: Final = 0x04
-LF: Final = 0x0A
-CR: Final = 0x0D
+HT: Final = 0x09
 _MASK_7BIT: Final = bytes(b & 0x7F for b in range(256))
 
 RECENT_FRAMES: Final = 5
 """Raw frames kept for diagnostics."""
-
 
 _NOTHING: Final[list[Reading]] = []
 """What `read` returns for a chunk that completes no frame (shared: never to be changed)."""
 
 _NOT_YET: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-HT: Final = 0x09
 _CLOCK_BYTES: Final = 16
 """A date group's bytes after its label and separator: horodate, HT, (no data), HT, checksum."""
 
@@ -116,7 +125,7 @@ class TicReader(TicStreamParser):
         self._shapes: list[_Shape | None] = []
         """The shape of each reference group whose moves are checked by `_entry_of_shape`."""
         self._separator = HT
-        self._sum_ok = SUM_OK[_STANDARD]
+        self._sum_ok = SUM_OK[STANDARD_DIALECT]
         self._values: dict[str, object] = {}
         self._timestamps: dict[str, datetime | None] = {}
         self._fields = normalized_fields({}, ())
