@@ -19,6 +19,7 @@ from custom_components.energy_ledger.core.reading import Reading
 from custom_components.energy_ledger.core.tic import TicFrame, TicMode, TicStreamParser
 from custom_components.energy_ledger.core.tic.decode import FrameDecoder
 from custom_components.energy_ledger.core.tic.encode import (
+    checksum,
     encode_frame,
     encode_historic_group,
     encode_standard_group,
@@ -117,6 +118,28 @@ def test_simulated_meter_reads_like_the_three_steps(mode: str, phases: int, prod
     assert len(readings) > 350
     assert len({reading.import_energy_wh for reading in readings}) > 20  # the index moved
     assert reader.rejected["checksum"] + reader.rejected["malformed"] > 0  # noise did bite
+
+
+def with_checksum_mode_2(frame: bytes) -> bytes:
+    """A historic frame whose checksums cover the separator before them too (mode 2)."""
+    groups = frame[2:-2].split(b"\r\n")
+    return encode_frame(
+        b"\n" + group[:-1] + bytes((checksum(group[:-1]),)) + b"\r" for group in groups
+    )
+
+
+def test_historic_checksum_mode_2_reads_like_the_three_steps() -> None:
+    """Meters whose checksum covers the last separator: a moved index is checked in place
+    with that sum, and a mode-1 group slipped in is rejected as the parser rejects it."""
+    model = MeterModel("historic", phases=1, seed=8, start=START)
+    frames = [with_checksum_mode_2(frame) for frame in model.frames(41.0, 200)]
+    frames[50] = next(model.frames(41.0, 1))  # one frame of mode 1 groups
+    rng = random.Random(8)
+    stream = b"".join(corrupt(frame, 0.0004, rng) for frame in frames)
+    readings, reader, _ = read_both(cut(stream, random.Random(9)))
+    assert len(readings) > 190
+    assert len({reading.import_energy_wh for reading in readings}) > 20
+    assert reader.rejected["checksum"] > 10  # the mode 1 frame's groups
 
 
 @settings(max_examples=150, deadline=None)

@@ -243,6 +243,9 @@ SUM_OK: Final[dict[str, Callable[[bytes], bool]]] = {
 """The checksum of each dialect, on a group's bytes (between LF and CR)."""
 SEPARATOR: Final = {_STANDARD: HT, _HISTORIC_1: SP, _HISTORIC_2: SP}
 """The byte between the fields of a group, in each dialect."""
+SEPARATOR_SUMMED: Final = {_STANDARD: True, _HISTORIC_1: False, _HISTORIC_2: True}
+"""Whether the checksum covers the separator before it (the checksums of `SUM_OK`: all the
+bytes before the checksum character, that separator excepted in historic mode 1)."""
 
 FIELDS_OF: Final[dict[str, Callable[[bytes], GroupFields | None]]] = {
     _STANDARD: _standard_fields,
