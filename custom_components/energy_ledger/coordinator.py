@@ -22,7 +22,12 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_BAUDRATE, CONF_MIN_WRITE_INTERVAL, CONF_PORT, DEFAULT_MIN_WRITE_INTERVAL
 from .core.reading import Reading
-from .repairs import PORT_UNAVAILABLE_MINUTES, clear_port_unavailable, raise_port_unavailable
+from .repairs import (
+    PORT_UNAVAILABLE_MINUTES,
+    clear_port_unavailable,
+    note_tic_mode,
+    raise_port_unavailable,
+)
 from .sources.tic_serial import TicSerialSource
 
 type UpdateListener = Callable[[bool], None]
@@ -117,13 +122,18 @@ class TicCoordinator:
 
     @callback
     def handle_connection(self, connected: bool) -> None:
-        """The link went up or down: every entity writes at once (availability, link sensor)."""
+        """The link went up or down: every entity writes at once (availability, link sensor).
+
+        The link comes up after every detection, so this is where a new TIC mode shows.
+        """
         self.connected = connected
         if connected:
             if self._unsub_port_issue is not None:
                 self._unsub_port_issue()
                 self._unsub_port_issue = None
             clear_port_unavailable(self.hass, self.entry)
+            if self.source.mode is not None:
+                note_tic_mode(self.hass, self.entry, self.source.mode)
         else:
             self._watch_port()
         self._notify(flush=True)

@@ -13,6 +13,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, KIND_LEDGER, KIND_MQTT, KIND_TIC
@@ -22,6 +23,7 @@ from .ledger_settings import settings_from_options
 from .ledger_statistics import LedgerStatistics
 from .mqtt_commands import COMMAND_PROFILES, MqttCommands
 from .mqtt_coordinator import MqttCoordinator
+from .repairs import mode_issue_id
 from .services import async_setup_services
 
 PLATFORMS: tuple[Platform, ...] = (Platform.SENSOR, Platform.BINARY_SENSOR)
@@ -145,7 +147,9 @@ async def _async_options_updated(hass: HomeAssistant, entry: EnergyLedgerConfigE
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EnergyLedgerConfigEntry) -> None:
-    """A deleted ledger's saved state is deleted with it."""
+    """A deleted ledger's saved state is deleted with it, a deleted meter's mode issue too (it
+    outlives restarts, not its entry)."""
+    ir.async_delete_issue(hass, DOMAIN, mode_issue_id(entry.entry_id))
     if entry_kind(entry) == KIND_LEDGER:
         await LedgerCoordinator.async_remove_saved_state(hass, entry.entry_id)
         await LedgerStatistics.async_remove_saved_state(hass, entry.entry_id)
