@@ -165,7 +165,7 @@ class TicSerialSource:
     ) -> None:
         self.port = port
         self.baudrate: int | None = baudrate_hint
-        self.mode: TicMode | None = None
+        self._detected_mode: TicMode | None = None
         self.reader = TicReader()
         self.reconnects = 0
         self.last_error: str | None = None
@@ -173,6 +173,12 @@ class TicSerialSource:
         self._on_connection = on_connection
         self._clock = clock
         self._connected = False
+
+    @property
+    def mode(self) -> TicMode | None:
+        """The TIC mode frames are read in: the reader's once the stream locked it, until then
+        the one detection found (None before any)."""
+        return self.reader.mode or self._detected_mode
 
     @property
     def connected(self) -> bool:
@@ -197,7 +203,8 @@ class TicSerialSource:
         while True:
             try:
                 async with detected_port(self.port, self._baud_order()) as (detection, stream):
-                    self.baudrate, self.mode = detection.baudrate, detection.mode
+                    self.baudrate, self._detected_mode = detection.baudrate, detection.mode
+                    self.reader.reset()  # a new stream: its mode is locked again
                     if lost_logged:
                         _LOGGER.info("TIC port is back (%s, %d baud)", self.mode, self.baudrate)
                     lost_logged = False
@@ -224,7 +231,6 @@ class TicSerialSource:
 
     async def _read_until_silent(self, stream: asyncio.StreamReader) -> None:
         """Read frames; return when no valid frame came for a while (baud or mode changed)."""
-        self.reader.reset()
         last_frame = time.monotonic()
         while True:
             try:
