@@ -31,7 +31,8 @@ PORT_UNAVAILABLE_MINUTES = 5
 """How long the port may stay unreadable before a repair issue is raised."""
 
 MODE_CHANGED: Final = "tic_mode_changed"
-"""Translation key of the mode issue; its id is this plus the entry id (one per entry)."""
+"""The mode issue's id is this plus the entry id (one per entry); its translation key is this
+plus ``_to_`` and the new mode, so each language names both modes in its own words."""
 
 INDEX_LABELS: Final = {
     TicMode.STANDARD: "EAST, EASF01…EASF10",
@@ -94,13 +95,8 @@ def note_tic_mode(hass: HomeAssistant, entry: ConfigEntry, mode: TicMode) -> Non
         is_fixable=True,
         is_persistent=True,
         severity=ir.IssueSeverity.WARNING,
-        translation_key=MODE_CHANGED,
-        translation_placeholders={
-            "title": entry.title,
-            "old_mode": str(recorded),
-            "new_mode": str(mode),
-            "new_index": INDEX_LABELS[mode],
-        },
+        translation_key=f"{MODE_CHANGED}_to_{mode}",
+        translation_placeholders={"title": entry.title, "new_index": INDEX_LABELS[mode]},
         data={"entry_id": entry.entry_id, "mode": str(mode)},
     )
 

@@ -143,14 +143,12 @@ async def test_switch_to_standard_raises_an_issue_whose_fix_removes_historic_ent
         assert state_of(hass, "sensor", "base") == STATE_UNAVAILABLE
         [issue] = mode_issues(hass)
         assert issue.issue_id == f"tic_mode_changed_{entry.entry_id}"
-        assert issue.translation_key == "tic_mode_changed"
+        assert issue.translation_key == "tic_mode_changed_to_standard"
         assert issue.is_fixable
         assert issue.is_persistent  # noticed once: it must outlive a restart
         assert issue.severity is ir.IssueSeverity.WARNING
         assert issue.translation_placeholders == {
             "title": "Linky",
-            "old_mode": "historic",
-            "new_mode": "standard",
             "new_index": "EAST, EASF01…EASF10",
         }
 
@@ -178,9 +176,8 @@ async def test_switch_to_standard_raises_an_issue_whose_fix_removes_historic_ent
         feed.frame = HISTORIC
         await wait_for(lambda: state_of(hass, "sensor", "base") == "1181.243")
         [issue] = mode_issues(hass)
+        assert issue.translation_key == "tic_mode_changed_to_historic"
         assert issue.translation_placeholders is not None
-        assert issue.translation_placeholders["old_mode"] == "standard"
-        assert issue.translation_placeholders["new_mode"] == "historic"
     finally:
         await feed.stop()
 
@@ -201,9 +198,8 @@ async def test_switching_back_before_the_fix_replaces_the_issue(
         feed.frame = HISTORIC
         await wait_for(lambda: entry.data[CONF_MODE] == "historic")
         [issue] = mode_issues(hass)
+        assert issue.translation_key == "tic_mode_changed_to_historic"
         assert issue.translation_placeholders is not None
-        assert issue.translation_placeholders["old_mode"] == "standard"
-        assert issue.translation_placeholders["new_mode"] == "historic"
         assert issue.translation_placeholders["new_index"].startswith("BASE, HCHC/HCHP")
     finally:
         await feed.stop()
@@ -221,8 +217,7 @@ async def test_an_ignored_issue_does_not_hide_the_next_switch(hass: HomeAssistan
     note_tic_mode(hass, entry, TicMode.HISTORIC)
     [issue] = mode_issues(hass)
     assert issue.dismissed_version is None
-    assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["new_mode"] == "historic"
+    assert issue.translation_key == "tic_mode_changed_to_historic"
 
 
 async def test_deleting_the_entry_withdraws_its_issue(hass: HomeAssistant) -> None:
@@ -248,8 +243,8 @@ async def test_fixing_the_issue_of_a_missing_entry_only_withdraws_it(hass: HomeA
         is_fixable=True,
         is_persistent=True,
         severity=ir.IssueSeverity.WARNING,
-        translation_key=MODE_CHANGED,
-        translation_placeholders={"title": "Linky", "old_mode": "historic", "new_mode": "standard"},
+        translation_key=f"{MODE_CHANGED}_to_standard",
+        translation_placeholders={"title": "Linky", "new_index": "EAST"},
         data={"entry_id": "gone", "mode": "standard"},
     )
     [issue] = mode_issues(hass)
