@@ -133,7 +133,7 @@ class TicCoordinator:
                 self._unsub_port_issue = None
             clear_port_unavailable(self.hass, self.entry)
             if self.source.mode is not None:
-                note_tic_mode(self.hass, self.entry, self.source.mode)
+                note_tic_mode(self.hass, self.entry, self.source.mode, self.source.baudrate)
         else:
             self._watch_port()
         self._notify(flush=True)

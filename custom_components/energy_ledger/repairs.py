@@ -24,7 +24,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
-from .const import CONF_MODE, CONF_PORT, DOMAIN
+from .const import CONF_BAUDRATE, CONF_MODE, CONF_PORT, DOMAIN
 from .core.tic import LABELS, TicMode
 
 PORT_UNAVAILABLE_MINUTES = 5
@@ -74,15 +74,22 @@ def mode_issue_id(entry_id: str) -> str:
 
 
 @callback
-def note_tic_mode(hass: HomeAssistant, entry: ConfigEntry, mode: TicMode) -> None:
+def note_tic_mode(
+    hass: HomeAssistant, entry: ConfigEntry, mode: TicMode, baudrate: int | None = None
+) -> None:
     """Record the mode the meter was just detected in; raise the mode issue if it changed.
 
     An entry without a recorded mode only gets it recorded: there is nothing to compare with.
+    The baud rate it was detected at is recorded with a new mode (the two modes usually differ
+    in baud): the next start tries it first.
     """
     recorded = entry.data.get(CONF_MODE)
     if recorded == mode:
         return
-    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_MODE: str(mode)})
+    data = {**entry.data, CONF_MODE: str(mode)}
+    if baudrate is not None:
+        data[CONF_BAUDRATE] = baudrate
+    hass.config_entries.async_update_entry(entry, data=data)
     if recorded is None:
         return
     issue_id = mode_issue_id(entry.entry_id)

@@ -220,6 +220,20 @@ async def test_an_ignored_issue_does_not_hide_the_next_switch(hass: HomeAssistan
     assert issue.translation_key == "tic_mode_changed_to_historic"
 
 
+async def test_a_new_mode_records_the_baud_rate_it_was_detected_at(hass: HomeAssistant) -> None:
+    """After a switch from historic (1200 baud) to standard (9600 baud), the next start tries
+    9600 first instead of waiting for 1200 to time out."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=ADSC, data={CONF_MODE: "historic", CONF_BAUDRATE: 1200}
+    )
+    entry.add_to_hass(hass)
+    note_tic_mode(hass, entry, TicMode.STANDARD, 9600)
+    assert entry.data[CONF_MODE] == "standard"
+    assert entry.data[CONF_BAUDRATE] == 9600
+    note_tic_mode(hass, entry, TicMode.STANDARD, 1200)  # same mode: nothing is rewritten
+    assert entry.data[CONF_BAUDRATE] == 9600
+
+
 async def test_deleting_the_entry_withdraws_its_issue(hass: HomeAssistant) -> None:
     """The issue outlives restarts, not its entry."""
     assert await async_setup_component(hass, DOMAIN, {})
