@@ -232,20 +232,11 @@ def _historic_2_fields(raw: bytes) -> GroupFields | None:
     return _historic_fields(raw) if _historic_2_sum_ok(raw) else None
 
 
-STANDARD_DIALECT: Final = _STANDARD
-"""The key of the standard dialect in `FIELDS_OF`, `SUM_OK` and `SEPARATOR`."""
-
-SUM_OK: Final[dict[str, Callable[[bytes], bool]]] = {
-    _STANDARD: _standard_sum_ok,
-    _HISTORIC_1: _historic_1_sum_ok,
-    _HISTORIC_2: _historic_2_sum_ok,
-}
-"""The checksum of each dialect, on a group's bytes (between LF and CR)."""
 SEPARATOR: Final = {_STANDARD: HT, _HISTORIC_1: SP, _HISTORIC_2: SP}
 """The byte between the fields of a group, in each dialect."""
 SEPARATOR_SUMMED: Final = {_STANDARD: True, _HISTORIC_1: False, _HISTORIC_2: True}
-"""Whether the checksum covers the separator before it (the checksums of `SUM_OK`: all the
-bytes before the checksum character, that separator excepted in historic mode 1)."""
+"""Whether the checksum covers the separator before it (the checksums above: all the bytes
+before the checksum character, that separator excepted in historic mode 1)."""
 
 FIELDS_OF: Final[dict[str, Callable[[bytes], GroupFields | None]]] = {
     _STANDARD: _standard_fields,

@@ -34,7 +34,7 @@ is made only within that dialect, so the fast path accepts exactly what the gene
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from itertools import compress
 from operator import ne
@@ -57,11 +57,9 @@ from .framing import (
     MAX_GROUP_BYTES,
     SEPARATOR,
     SEPARATOR_SUMMED,
-    STANDARD_DIALECT,
-    SUM_OK,
     TicStreamParser,
 )
-from .horodate import horodate_value
+from .horodate import HORODATE_LENGTH, horodate_value
 from .model import TicFrame, TicGroup, TicMode
 from .short_frames import complete_short_frame, is_short_frame
 
@@ -81,13 +79,10 @@ _NOTHING: Final[list[Reading]] = []
 
 _NOT_YET: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-_CLOCK_BYTES: Final = 16
-"""A date group's bytes after its label and separator: horodate, HT, (no data), HT, checksum."""
-
 type _Shape = tuple[bool, bytes, int, str, Part | None, int]
 """How a group of the reference moves: whether it is a date (else an integer), its bytes up
 to the moving part (label and separator), their length, its label, the part of the normalized
-fields it feeds, and what its fixed bytes add to the checksum's sum."""
+fields it feeds, and what its fixed bytes (all but the moving part) add to the checksum's sum."""
 
 
 def _shape_of(group: TicGroup, dialect: str) -> _Shape | None:
@@ -95,11 +90,15 @@ def _shape_of(group: TicGroup, dialect: str) -> _Shape | None:
     separator = SEPARATOR[dialect]
     prefix = f"{group.label}{chr(separator)}".encode()
     part = PART_OF.get(group.label)
+    last_separator = separator if SEPARATOR_SUMMED[dialect] else 0
     if group.label in INTEGER_LABELS and group.horodate is None:
-        summed = sum(prefix) + (separator if SEPARATOR_SUMMED[dialect] else 0)
+        # label SEP digits SEP checksum
+        summed = sum(prefix) + last_separator
         return False, prefix, len(prefix), group.label, part, summed
     if group.label in DATE_LABELS and group.horodate is not None and not group.data:
-        return True, prefix, len(prefix), group.label, part, 0
+        # label SEP horodate SEP (no data) SEP checksum
+        summed = sum(prefix) + separator + last_separator
+        return True, prefix, len(prefix), group.label, part, summed
     return None
 
 
@@ -130,7 +129,6 @@ class TicReader(TicStreamParser):
         self._shapes: list[_Shape | None] = []
         """The shape of each reference group whose moves `_new_entry` checks in place."""
         self._separator = HT
-        self._sum_ok = SUM_OK[STANDARD_DIALECT]
         self._values: dict[str, object] = {}
         self._timestamps: dict[str, datetime | None] = {}
         self._fields = normalized_fields({}, ())
@@ -188,8 +186,7 @@ class TicReader(TicStreamParser):
 
     def recent_frames(self) -> list[TicFrame]:
         """The last frames read, as the meter sent them (framed again: for diagnostics)."""
-        parser = TicStreamParser(self.mode)
-        return [frame for body in self._recent for frame in parser.feed(b"\x02" + body + b"\x03")]
+        return self._frame_again(self._recent)
 
     # -- frames -----------------------------------------------------------------------------
 
@@ -265,20 +262,31 @@ class TicReader(TicStreamParser):
         entry: Entry | None = None
         shape = self._shapes[index]
         if shape is not None and raw.startswith(shape[1]) and len(raw) <= MAX_GROUP_BYTES:
+            # The label, the separators and the layout of the reference group, with new digits
+            # or a new clock, and the checksum summed over those only (the fixed bytes' share is
+            # in the shape): what the full check and decoding would find, for a third of their
+            # cost. Anything else is left to them.
             is_clock, _prefix, start, label, part, summed = shape
+            separator = self._separator
             if is_clock:
-                entry = self._clock_entry(raw, start, label, part)
-            else:
-                # An integer in the reference's place: the label, the separators, digits,
-                # and the checksum over them (the fixed bytes' share summed beforehand). What
-                # the full check and decoding would find, for a third of their cost.
-                digits = raw[start:-2]
+                end = start + HORODATE_LENGTH
+                moving = raw[start:end]
                 if (
-                    raw[-2] == self._separator
-                    and digits.isdigit()
-                    and ((summed + sum(digits)) & 0x3F) + 0x20 == raw[-1]
+                    len(raw) == end + 3
+                    and raw[end] == separator
+                    and raw[-2] == separator
+                    and ((summed + sum(moving)) & 0x3F) + 0x20 == raw[-1]
+                    and (stamp := horodate_value(moving.decode("latin-1"))) is not None
                 ):
-                    entry = (label, int(digits), None, False, part)
+                    entry = (label, stamp, stamp, True, part)
+            else:
+                moving = raw[start:-2]
+                if (
+                    raw[-2] == separator
+                    and moving.isdigit()
+                    and ((summed + sum(moving)) & 0x3F) + 0x20 == raw[-1]
+                ):
+                    entry = (label, int(moving), None, False, part)
         if entry is None:
             found = FIELDS_OF[dialect](raw)  # a stray CR or LF fails it too
             if found is None:
@@ -288,19 +296,6 @@ class TicReader(TicStreamParser):
                 return None
         self._entries[raw] = entry
         return entry
-
-    def _clock_entry(self, raw: bytes, start: int, label: str, part: Part | None) -> Entry | None:
-        """The entry of a date in the reference's place: its horodate, two separators around
-        empty data, a checksum that holds and a horodate that is a valid clock; else None."""
-        if (
-            len(raw) != start + _CLOCK_BYTES
-            or raw[start + 13] != HT
-            or raw[start + 14] != HT
-            or not self._sum_ok(raw)
-        ):
-            return None
-        stamp = horodate_value(raw[start : start + 13].decode("latin-1"))
-        return None if stamp is None else (label, stamp, stamp, True, part)
 
     def _decode(self, frame: TicFrame, body: bytes | None, received_at: datetime) -> Reading:
         """The general path: complete a short frame, decode, and take a regular long frame
@@ -333,7 +328,6 @@ class TicReader(TicStreamParser):
             group.label for group in frame.groups if group.horodate is not None
         )
         self._separator = SEPARATOR[dialect]
-        self._sum_ok = SUM_OK[dialect]
         self._shapes = [_shape_of(group, dialect) for group in frame.groups]
         self._values = dict(values)
         self._timestamps = dict(reading.timestamps)
@@ -345,8 +339,13 @@ class TicReader(TicStreamParser):
         """The last frame that was not a short frame (what completes short frames, and tells
         what the meter is in diagnostics), framed again if it came by the fast path."""
         if self._last_long_frame is None and self._last_long_body is not None:
-            parser = TicStreamParser(self.mode)
-            parser._dialect = self._dialect  # the same framing, same dialect
-            frames = parser.feed(b"\x02" + self._last_long_body + b"\x03")
+            frames = self._frame_again((self._last_long_body,))
             self._last_long_frame = frames[0] if frames else None
         return self._last_long_frame
+
+    def _frame_again(self, bodies: Iterable[bytes]) -> list[TicFrame]:
+        """The frames of bodies this reader delivered, framed again in its dialect, without
+        touching its counters."""
+        parser = TicStreamParser(self.mode)
+        parser._dialect = self._dialect  # the same framing, same dialect
+        return [frame for body in bodies for frame in parser.feed(b"\x02" + body + b"\x03")]
