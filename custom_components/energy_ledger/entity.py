@@ -26,6 +26,7 @@ from .core.tic import LABELS, decode_address
 from .entry import EnergyLedgerConfigEntry, MqttRuntimeData, TicRuntimeData
 from .per_topic_feed import PerTopicFeed
 from .throttled_entity import ThrottledEntity
+from .unique_ids import meter_entity_unique_id
 
 
 class TicFeed(Protocol):
@@ -134,8 +135,8 @@ class TicEntity(ThrottledEntity):
 def unique_id_for(coordinator: TicFeed, key: str) -> str:
     """Meter address + description key: stable across ports and restarts."""
     if isinstance(coordinator, PerTopicFeed):
-        return f"{coordinator.unique_id_prefix}_{key.lower()}"
-    return f"{coordinator.entry.unique_id}_{key.lower()}"
+        return meter_entity_unique_id(coordinator.unique_id_prefix, key)
+    return meter_entity_unique_id(coordinator.entry.unique_id, key)
 
 
 @callback

@@ -26,6 +26,7 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_BAUDRATE, CONF_MODE, CONF_PORT, DOMAIN
 from .core.tic import LABELS, TicMode
+from .unique_ids import meter_entity_unique_id
 
 PORT_UNAVAILABLE_MINUTES = 5
 """How long the port may stay unreadable before a repair issue is raised."""
@@ -113,12 +114,12 @@ def _other_mode_entities(
 ) -> list[er.RegistryEntry]:
     """The entry's entities of labels only the mode other than `mode` sends.
 
-    Label entities have the unique id `entity.unique_id_for` gives a serial meter: the entry's
-    unique id (the meter address), `_`, the label in lower case. Entities of labels both modes
-    send, derived and source-health entities have other unique ids and stay.
+    Label entities are found by their unique id (`meter_entity_unique_id`, keyed by label).
+    Entities of labels both modes send, derived and source-health entities have other unique
+    ids and stay.
     """
     stale = {
-        f"{entry.unique_id}_{label.lower()}"
+        meter_entity_unique_id(entry.unique_id, label)
         for label, spec in LABELS.items()
         if spec.mode is not None and spec.mode != mode
     }
